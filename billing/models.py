@@ -1,0 +1,60 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class LedgerEntry(models.Model):
+    """One change of one balance. Rows are never updated or deleted.
+
+    The customer's balance always equals the sum of their rows; `billing.services` writes
+    both in one transaction. A reference ("order:42") names what caused the row; the unique
+    constraint makes each (kind, reference) happen once, so a retried refund is harmless.
+    """
+
+    class Kind(models.TextChoices):
+        DEPOSIT = "deposit", "Deposit"
+        CHARGE = "charge", "Charge"
+        REFUND = "refund", "Refund"
+        ADJUSTMENT = "adjustment", "Adjustment"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="ledger_entries")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    amount = models.DecimalField(max_digits=settings.MONEY_MAX_DIGITS, decimal_places=settings.MONEY_DECIMAL_PLACES)
+    balance_after = models.DecimalField(
+        max_digits=settings.MONEY_MAX_DIGITS, decimal_places=settings.MONEY_DECIMAL_PLACES
+    )
+    reference = models.CharField(max_length=64, blank=True, default="")
+    memo = models.CharField(max_length=255, blank=True, default="")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name_plural = "ledger entries"
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["user", "-id"], name="ledger_user_recent")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "reference"], condition=~Q(reference=""), name="ledger_once_per_kind_and_reference"
+            ),
+            models.CheckConstraint(condition=~Q(amount=0), name="ledger_amount_not_zero"),
+            models.CheckConstraint(condition=Q(balance_after__gte=0), name="ledger_balance_after_not_negative"),
+            models.CheckConstraint(
+                condition=Q(kind="adjustment")
+                | Q(kind="charge", amount__lt=0)
+                | Q(kind__in=["deposit", "refund"], amount__gt=0),
+                name="ledger_sign_matches_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.kind} {self.amount}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise ValueError("Ledger entries are immutable.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Ledger entries are immutable.")

@@ -1,0 +1,82 @@
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from billing.services import balance_adjust
+from panel.errors import PanelError
+from panel.models import User
+
+
+class BalanceAdjustForm(forms.Form):
+    amount = forms.DecimalField(
+        max_digits=20, decimal_places=5, help_text="Positive credits the customer, negative debits."
+    )
+    memo = forms.CharField(max_length=255, help_text="Why: shown in the ledger.")
+
+    def clean_amount(self):
+        amount = self.cleaned_data["amount"]
+        if amount == 0:
+            raise forms.ValidationError("The amount must not be zero.")
+        return amount
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = ("username", "email", "balance", "api_key_prefix", "is_active", "is_staff", "date_joined")
+    readonly_fields = ("balance", "api_key_prefix", "api_key_created_at", "balance_actions")
+    fieldsets = DjangoUserAdmin.fieldsets + (
+        ("Money and API", {"fields": ("balance", "balance_actions", "api_key_prefix", "api_key_created_at")}),
+    )
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:user_id>/balance/",
+                self.admin_site.admin_view(self.balance_adjust_view),
+                name="panel_user_balance",
+            ),
+        ] + super().get_urls()
+
+    @admin.display(description="Credit or debit")
+    def balance_actions(self, obj):
+        if not obj.pk:
+            return "-"
+        ledger = reverse("admin:billing_ledgerentry_changelist") + f"?user__id__exact={obj.pk}"
+        return format_html(
+            '<a class="button" href="{}">Credit / debit</a> <a href="{}">Ledger</a>',
+            reverse("admin:panel_user_balance", args=[obj.pk]),
+            ledger,
+        )
+
+    def balance_adjust_view(self, request, user_id):
+        if not request.user.has_perm("panel.change_user"):
+            return redirect("admin:index")
+        user = get_object_or_404(User, pk=user_id)
+        form = BalanceAdjustForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                entry = balance_adjust(
+                    user_id=user.pk,
+                    amount=form.cleaned_data["amount"],
+                    memo=form.cleaned_data["memo"],
+                    created_by_id=request.user.pk,
+                )
+            except PanelError as error:
+                form.add_error("amount", error.message)
+            else:
+                self.message_user(
+                    request, f"{user}: {entry.amount:+} → balance {entry.balance_after}", messages.SUCCESS
+                )
+                return redirect("admin:panel_user_change", user.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Credit or debit {user}",
+            "form": form,
+            "customer": user,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/panel/user/balance_adjust.html", context)
