@@ -1,0 +1,111 @@
+"""Production settings and the docker-compose stack (no Docker engine here: the file is checked)."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+from django.core.management import get_commands
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION_ENV = {
+    "DEBUG": "0",
+    "SECRET_KEY": "x7Kq2vRj9sLw4NbT1cYh8ZpM3dFg6AeU0oIiVnBrXtCsQyJkHlWmEaPfGuDzOS5",
+    "FIELD_ENCRYPTION_KEY": "3q2-7wEAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+    "ALLOWED_HOSTS": "panel.example.com",
+    "DATABASE_URL": "sqlite:////tmp/panel-deploy-check.sqlite3",
+}
+
+
+def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "FIELD_ENCRYPTION_KEY"}}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "panel.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_production_settings_pass_the_deploy_check_at_warning_level():
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_it_refuses_to_start_without_a_secret_key_when_debug_is_off():
+    env = {**PRODUCTION_ENV, "SECRET_KEY": ""}
+    result = _manage("check", env=env)
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_it_refuses_to_start_without_an_encryption_key_when_debug_is_off():
+    env = {**PRODUCTION_ENV, "FIELD_ENCRYPTION_KEY": ""}
+    result = _manage("check", env=env)
+    assert result.returncode != 0
+    assert "FIELD_ENCRYPTION_KEY is not set" in result.stderr
+
+
+def _settings_variables() -> set[str]:
+    text = (ROOT / "panel" / "settings.py").read_text()
+    return set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z_]+)"', text))
+
+
+def _example_variables() -> set[str]:
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    return {line.split("=", 1)[0] for line in lines if line and not line.startswith("#")}
+
+
+def test_env_example_lists_exactly_the_variables_the_settings_read():
+    assert _example_variables() == _settings_variables()
+
+
+def test_compose_services_set_only_variables_the_settings_read():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    known = _settings_variables()
+    for name, service in compose["services"].items():
+        if "build" not in service:
+            continue
+        unknown = set(service["environment"]) - known
+        assert not unknown, f"{name} sets {unknown}, which panel/settings.py never reads"
+        assert {"SECRET_KEY", "DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL"} <= set(service["environment"])
+
+
+def test_compose_commands_exist_in_the_project():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    commands = get_commands()
+    app_services = {name: s for name, s in compose["services"].items() if "build" in s}
+    assert set(app_services) == {"migrate", "web", "worker", "beat"}
+    for name, service in app_services.items():
+        command = service["command"]
+        if command[0] == "python":
+            assert command[1] == "manage.py" and command[2] in commands, f"{name}: {command}"
+        elif command[0] == "gunicorn":
+            module, _, attribute = command[1].partition(":")
+            assert (ROOT / (module.replace(".", "/") + ".py")).exists() and attribute == "application"
+        elif command[0] == "celery":
+            assert command[1:3] == ["-A", "panel"] and command[3] in {"worker", "beat"}
+            assert (ROOT / "panel" / "celery.py").exists()
+        else:
+            raise AssertionError(f"{name}: unexpected command {command}")
+    assert "healthcheck" in compose["services"]["web"] and "healthcheck" in compose["services"]["postgres"]
+    assert "healthcheck" in compose["services"]["redis"]
+
+
+def test_compose_web_health_check_url_exists_and_skips_the_https_redirect(client, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    response = client.get("/healthz")
+    assert (response.status_code, response.content) == (200, b"ok")
+
+
+def test_the_dockerfile_installs_the_pinned_requirements_and_serves_with_gunicorn():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "pip install --no-cache-dir -r requirements.txt" in dockerfile
+    assert '"gunicorn", "panel.wsgi:application"' in dockerfile
+    pins = (ROOT / "requirements.txt").read_text()
+    assert re.search(r"^gunicorn==", pins, re.M) and re.search(r"^psycopg\[binary\]==", pins, re.M)
