@@ -49,3 +49,10 @@ def partial_refund(*, charge: Decimal, remains: int, quantity: int) -> Decimal:
     if quantity <= 0 or remains <= 0:
         return Decimal("0")
     return money_round(charge * min(remains, quantity) / quantity)
+
+
+def money_str(amount: Decimal) -> str:
+    """Money as the protocol writes it: a string with at least two decimals ("0.90", "0.27819")."""
+    text = f"{money_round(amount):f}".rstrip("0")
+    whole, _, fraction = text.partition(".")
+    return f"{whole}.{fraction.ljust(2, '0')}"

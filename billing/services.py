@@ -1,15 +1,19 @@
-"""The only code that moves money.
+"""The only code that moves money: `balance_credit_many` (and its one-row form) and `balance_debit`.
 
-Each function locks the customer's row (SELECT ... FOR UPDATE), computes the new balance,
-writes it and the ledger row in one transaction. The lock serialises concurrent charges of
-one customer, so two workers can never both spend the same cent; the database's check
-constraint on the balance is the last line behind it.
+Each locks the customers' rows (SELECT ... FOR UPDATE, in primary-key order so that two
+callers can never deadlock), computes the new balances and writes them with their ledger
+rows in one transaction. The lock serialises concurrent changes of one customer, so two
+workers can never both spend the same cent; the database's check constraint on the
+balance stands behind it.
 """
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Case, Value, When
 
 from billing.errors import InsufficientFunds, InvalidAmount
 from billing.models import LedgerEntry
@@ -18,6 +22,16 @@ from billing.money import money_round
 Kind = LedgerEntry.Kind
 CREDIT_KINDS = {Kind.DEPOSIT, Kind.REFUND, Kind.ADJUSTMENT}
 DEBIT_KINDS = {Kind.CHARGE, Kind.ADJUSTMENT}
+
+
+@dataclass(frozen=True)
+class Credit:
+    user_id: int
+    amount: Decimal
+    kind: str = Kind.REFUND
+    reference: str = ""
+    memo: str = ""
+    created_by_id: int | None = None
 
 
 def balance_credit(
@@ -30,16 +44,69 @@ def balance_credit(
     created_by_id: int | None = None,
 ) -> LedgerEntry:
     """Add `amount` to a balance. With a reference, a repeat returns the first row unchanged."""
-    if kind not in CREDIT_KINDS:
-        raise ValueError(f"{kind} is not a credit")
-    return _ledger_write(
-        user_id=user_id,
-        signed_amount=_positive(amount),
-        kind=kind,
-        reference=reference,
-        memo=memo,
-        created_by_id=created_by_id,
+    credit = Credit(
+        user_id=user_id, amount=amount, kind=kind, reference=reference, memo=memo, created_by_id=created_by_id
     )
+    return balance_credit_many(credits=[credit])[0]
+
+
+def balance_credit_many(*, credits: Sequence[Credit]) -> list[LedgerEntry]:
+    """Credit many balances in one transaction and a constant number of queries (a poll cycle's refunds).
+
+    Returns one ledger row per credit, in order. A credit whose (kind, reference) was already
+    written, before or earlier in the same call, returns that first row and changes nothing:
+    retrying a refund is safe.
+    """
+    for credit in credits:
+        if credit.kind not in CREDIT_KINDS:
+            raise ValueError(f"{credit.kind} is not a credit")
+        _positive(credit.amount)
+    if not credits:
+        return []
+    User = get_user_model()
+    with transaction.atomic(savepoint=False):
+        user_ids = sorted({credit.user_id for credit in credits})
+        balances = dict(
+            User.objects.select_for_update().filter(pk__in=user_ids).order_by("pk").values_list("pk", "balance")
+        )
+        if len(balances) != len(user_ids):
+            raise User.DoesNotExist(f"unknown user in {user_ids}")
+        # Checked under the customers' locks, so a concurrent retry of the same refund waits
+        # for the first and then finds its row.
+        references = {credit.reference for credit in credits if credit.reference}
+        written = (
+            {(entry.kind, entry.reference): entry for entry in LedgerEntry.objects.filter(reference__in=references)}
+            if references
+            else {}
+        )
+        results: list[LedgerEntry] = []
+        new_entries: list[LedgerEntry] = []
+        for credit in credits:
+            key = (credit.kind, credit.reference)
+            if credit.reference and key in written:
+                results.append(written[key])
+                continue
+            balances[credit.user_id] += credit.amount
+            entry = LedgerEntry(
+                user_id=credit.user_id,
+                kind=credit.kind,
+                amount=credit.amount,
+                balance_after=balances[credit.user_id],
+                reference=credit.reference,
+                memo=credit.memo[:255],
+                created_by_id=credit.created_by_id,
+            )
+            if credit.reference:
+                written[key] = entry
+            new_entries.append(entry)
+            results.append(entry)
+        changed = {entry.user_id for entry in new_entries}
+        if changed:
+            User.objects.filter(pk__in=changed).update(
+                balance=Case(*(When(pk=user_id, then=Value(balances[user_id])) for user_id in sorted(changed)))
+            )
+            LedgerEntry.objects.bulk_create(new_entries)
+    return results
 
 
 def balance_debit(
@@ -54,22 +121,27 @@ def balance_debit(
     """Take `amount` from a balance, or raise InsufficientFunds and write nothing."""
     if kind not in DEBIT_KINDS:
         raise ValueError(f"{kind} is not a debit")
-    return _ledger_write(
-        user_id=user_id,
-        signed_amount=-_positive(amount),
-        kind=kind,
-        reference=reference,
-        memo=memo,
-        created_by_id=created_by_id,
-    )
-
-
-def _positive(amount: Decimal) -> Decimal:
-    if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
-        raise InvalidAmount()
-    if money_round(amount) != amount:
-        raise InvalidAmount("The amount has more decimal places than the panel keeps.")
-    return amount
+    amount = _positive(amount)
+    User = get_user_model()
+    # savepoint=False: inside a caller's transaction (placing an order) a failure here must
+    # undo the caller's writes too, and a savepoint would cost a round trip per charge.
+    # A refusal leaves the block normally and is raised after it, so that a caller's
+    # transaction stays usable (it can go on with the next line of a mass order).
+    with transaction.atomic(savepoint=False):
+        balance = User.objects.select_for_update().values_list("balance", flat=True).get(pk=user_id)
+        new_balance = balance - amount
+        if new_balance >= 0:
+            User.objects.filter(pk=user_id).update(balance=new_balance)
+            return LedgerEntry.objects.create(
+                user_id=user_id,
+                kind=kind,
+                amount=-amount,
+                balance_after=new_balance,
+                reference=reference,
+                memo=memo[:255],
+                created_by_id=created_by_id,
+            )
+    raise InsufficientFunds()
 
 
 def balance_adjust(*, user_id: int, amount: Decimal, memo: str, created_by_id: int | None = None) -> LedgerEntry:
@@ -79,32 +151,9 @@ def balance_adjust(*, user_id: int, amount: Decimal, memo: str, created_by_id: i
     return balance_debit(user_id=user_id, amount=-amount, kind=Kind.ADJUSTMENT, memo=memo, created_by_id=created_by_id)
 
 
-def _ledger_write(
-    *, user_id: int, signed_amount: Decimal, kind: str, reference: str, memo: str, created_by_id: int | None
-) -> LedgerEntry:
-    User = get_user_model()
-    # savepoint=False: inside a caller's transaction (placing an order) a failure here must
-    # undo the caller's writes too, and a savepoint would cost a round trip per charge.
-    # A refusal leaves the block normally and is raised after it, so that a caller's
-    # transaction stays usable (it can go on with the next line of a mass order).
-    with transaction.atomic(savepoint=False):
-        balance = User.objects.select_for_update().values_list("balance", flat=True).get(pk=user_id)
-        if reference and signed_amount > 0:
-            # Under the customer's lock, so a concurrent retry of the same refund waits here
-            # and then finds the first one.
-            existing = LedgerEntry.objects.filter(kind=kind, reference=reference).first()
-            if existing is not None:
-                return existing
-        new_balance = balance + signed_amount
-        if new_balance >= 0:
-            User.objects.filter(pk=user_id).update(balance=new_balance)
-            return LedgerEntry.objects.create(
-                user_id=user_id,
-                kind=kind,
-                amount=signed_amount,
-                balance_after=new_balance,
-                reference=reference,
-                memo=memo[:255],
-                created_by_id=created_by_id,
-            )
-    raise InsufficientFunds()
+def _positive(amount: Decimal) -> Decimal:
+    if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
+        raise InvalidAmount()
+    if money_round(amount) != amount:
+        raise InvalidAmount("The amount has more decimal places than the panel keeps.")
+    return amount

@@ -1,0 +1,219 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+
+from providers.models import Provider, ProviderService
+
+MONEY = {"max_digits": settings.MONEY_MAX_DIGITS, "decimal_places": settings.MONEY_DECIMAL_PLACES}
+
+
+class Category(models.Model):
+    name = models.CharField(max_length=255, unique=True)
+    sort_order = models.IntegerField(default=0)
+    is_enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["sort_order", "name"]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Service(models.Model):
+    """What customers see and buy: made from a provider's service, priced with its markup."""
+
+    class DisabledBy(models.TextChoices):
+        NOBODY = "", "-"
+        OPERATOR = "operator", "An operator"
+        UPSTREAM = "upstream", "Removed by the provider"
+        HELD = "held", "New, waiting for an operator"
+
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="catalog_services")
+    provider_service = models.OneToOneField(ProviderService, on_delete=models.PROTECT, related_name="catalog_service")
+    name = models.CharField(max_length=500)
+    name_edited = models.BooleanField(default=False, help_text="An operator renamed it: sync keeps the name.")
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="services")
+    category_edited = models.BooleanField(default=False, help_text="An operator moved it: sync keeps the category.")
+    type = models.CharField(max_length=100, default="Default")
+    description = models.TextField(blank=True, default="")
+    min = models.PositiveBigIntegerField()
+    max = models.PositiveBigIntegerField()
+    refill = models.BooleanField(default=False)
+    cancel = models.BooleanField(default=False)
+    dripfeed = models.BooleanField(default=False)
+    cost = models.DecimalField(**MONEY, help_text="The provider's rate per 1,000, in our currency.")
+    rate = models.DecimalField(**MONEY, help_text="Our price per 1,000: cost with the provider's markup.")
+    rate_override = models.DecimalField(**MONEY, null=True, blank=True, help_text="Our price per 1,000, fixed.")
+    is_enabled = models.BooleanField(default=True)
+    disabled_by = models.CharField(max_length=16, choices=DisabledBy.choices, blank=True, default=DisabledBy.NOBODY)
+    refuse_active_link = models.BooleanField(
+        default=False, help_text="Refuse an order while the customer has an active order on the same link."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["category__sort_order", "category__name", "id"]
+        indexes = [models.Index(fields=["is_enabled", "category"], name="service_enabled_category")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(rate__gte=0), name="service_rate_not_negative"),
+            models.CheckConstraint(condition=models.Q(min__lte=models.F("max")), name="service_min_not_above_max"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pk}: {self.name}"
+
+    @property
+    def price(self) -> Decimal:
+        """The rate customers pay per 1,000."""
+        return self.rate_override if self.rate_override is not None else self.rate
+
+
+class ServiceChange(models.Model):
+    """What changed in the catalog and when: the customers' "updates" page."""
+
+    class Kind(models.TextChoices):
+        ADDED = "added", "Added"
+        REMOVED = "removed", "Removed"
+        RESTORED = "restored", "Back"
+        RATE = "rate", "Rate"
+        MIN = "min", "Minimum"
+        MAX = "max", "Maximum"
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="changes")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    old_value = models.CharField(max_length=64, blank=True, default="")
+    new_value = models.CharField(max_length=64, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.service_id} {self.kind} {self.old_value} → {self.new_value}"
+
+
+class Order(models.Model):
+    """A customer's order. Its status changes only through `orders.services.transitions`."""
+
+    class Status(models.TextChoices):
+        AWAITING = "awaiting", "Awaiting placement"
+        PLACING = "placing", "Placing"
+        NEEDS_REVIEW = "needs_review", "Needs review"
+        PENDING = "pending", "Pending"
+        IN_PROGRESS = "in_progress", "In progress"
+        PROCESSING = "processing", "Processing"
+        COMPLETED = "completed", "Completed"
+        PARTIAL = "partial", "Partial"
+        CANCELED = "canceled", "Canceled"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="orders")
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="orders")
+    link = models.CharField(max_length=2000, blank=True, default="")
+    quantity = models.PositiveBigIntegerField()
+    runs = models.PositiveIntegerField(null=True, blank=True)
+    interval = models.PositiveIntegerField(null=True, blank=True)
+    # The order type's own fields (comments, usernames, subscription settings...), sent upstream as they are.
+    params = models.JSONField(default=dict, blank=True)
+    rate = models.DecimalField(**MONEY, help_text="Our price per 1,000 when ordered.")
+    charge = models.DecimalField(**MONEY)
+    refunded = models.DecimalField(**MONEY, default=Decimal("0"))
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.AWAITING)
+    upstream_order_id = models.CharField(max_length=64, null=True, blank=True)
+    upstream_status = models.CharField(max_length=64, blank=True, default="")
+    upstream_charge = models.DecimalField(**MONEY, null=True, blank=True)
+    start_count = models.BigIntegerField(null=True, blank=True)
+    remains = models.BigIntegerField(null=True, blank=True)
+    error = models.CharField(
+        max_length=500, blank=True, default="", help_text="The last problem, shown to the customer."
+    )
+    placement_attempts = models.PositiveSmallIntegerField(default=0)
+    placing_started_at = models.DateTimeField(null=True, blank=True)
+    placed_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    cancel_sent_at = models.DateTimeField(null=True, blank=True)
+    cancel_error = models.CharField(max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["status", "provider"], name="order_status_provider"),
+            models.Index(fields=["user", "-id"], name="order_user_recent"),
+            models.Index(fields=["user", "link"], name="order_user_link"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "upstream_order_id"], name="order_upstream_id_once_per_provider"
+            ),
+            models.CheckConstraint(condition=models.Q(charge__gte=0), name="order_charge_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(refunded__gte=0, refunded__lte=models.F("charge")), name="order_refund_within_charge"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Order {self.pk}"
+
+    @property
+    def total_quantity(self) -> int:
+        return self.quantity * (self.runs or 1)
+
+
+class OrderEvent(models.Model):
+    """One step of an order's life: who moved it, when, from where to where and why."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=16, choices=Order.Status.choices)
+    to_status = models.CharField(max_length=16, choices=Order.Status.choices)
+    actor = models.CharField(max_length=64)
+    reason = models.CharField(max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.from_status} → {self.to_status}"
+
+
+class Refill(models.Model):
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Requested"
+        PENDING = "pending", "Pending"
+        IN_PROGRESS = "in_progress", "In progress"
+        COMPLETED = "completed", "Completed"
+        REJECTED = "rejected", "Rejected"
+        CANCELED = "canceled", "Canceled"
+        FAILED = "failed", "Failed"
+
+    OPEN = (Status.REQUESTED, Status.PENDING, Status.IN_PROGRESS)
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refills")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="refills")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.REQUESTED)
+    upstream_refill_id = models.CharField(max_length=64, null=True, blank=True)
+    upstream_status = models.CharField(max_length=64, blank=True, default="")
+    error = models.CharField(max_length=500, blank=True, default="")
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["status"], name="refill_status")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order"],
+                condition=models.Q(status__in=["requested", "pending", "in_progress"]),
+                name="refill_one_open_per_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Refill {self.pk} of order {self.order_id}"

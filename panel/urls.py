@@ -1,6 +1,9 @@
 from django.contrib import admin
 from django.http import HttpResponse
-from django.urls import path
+from django.urls import path, re_path
+from django.views.decorators.csrf import csrf_exempt
+
+from panel.api import ApiV2View
 
 
 def healthz(request):
@@ -10,4 +13,5 @@ def healthz(request):
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    re_path(r"^api/v2/?$", csrf_exempt(ApiV2View.as_view()), name="api_v2"),
 ]

@@ -1,0 +1,176 @@
+"""Service sync, catalog side: turn a provider's snapshot into the services customers buy."""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from orders.models import Category, Service, ServiceChange
+from orders.pricing import service_cost, service_rate
+from providers.errors import ProviderError
+from providers.models import Provider, ProviderService
+from providers.services import SNAPSHOT_BATCH_SIZE, Snapshot, provider_client, provider_snapshot_store
+
+logger = logging.getLogger(__name__)
+
+UNCATEGORISED = "Other"
+SYNCED_FIELDS = ("type", "description", "min", "max", "refill", "cancel", "dripfeed", "cost", "rate")
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass
+class SyncReport:
+    total: int = 0
+    created: int = 0
+    updated: int = 0
+    removed: int = 0
+    restored: int = 0
+    held: int = 0
+
+    def __str__(self) -> str:
+        return (
+            f"{self.total} services: {self.created} new ({self.held} held), {self.updated} updated, "
+            f"{self.removed} removed, {self.restored} back"
+        )
+
+
+def untrusted_text(value: str, *, max_length: int) -> str:
+    """Upstream names are untrusted: drop control characters (PostgreSQL refuses NUL) and cap the length.
+
+    HTML needs no treatment here: templates escape everything they render.
+    """
+    cleaned = "".join(ch for ch in value if ch in "\n\t" or ch >= " ")
+    return cleaned.strip()[:max_length]
+
+
+def services_sync(*, provider_id: int, progress: ProgressCallback | None = None) -> SyncReport:
+    """Fetch the provider's services and bring the snapshot and our catalog up to date."""
+    provider = Provider.objects.get(pk=provider_id)
+    try:
+        upstream = provider_client(provider=provider).services()
+    except ProviderError as error:
+        _record_sync(provider=provider, ok=False, message=error.message)
+        raise
+    snapshot = provider_snapshot_store(provider=provider, upstream=upstream)
+    report = _catalog_update(provider=provider, snapshot=snapshot, progress=progress)
+    _record_sync(provider=provider, ok=True, message=str(report))
+    logger.info("synced %s: %s", provider.name, report)
+    return report
+
+
+def _record_sync(*, provider: Provider, ok: bool, message: str) -> None:
+    Provider.objects.filter(pk=provider.pk).update(
+        last_sync_at=timezone.now(), last_sync_ok=ok, last_sync_message=message[:2000]
+    )
+
+
+def _categories_by_name(names: set[str]) -> dict[str, Category]:
+    known = Category.objects.filter(name__in=names).in_bulk(field_name="name")
+    missing = names - set(known)
+    if missing:
+        Category.objects.bulk_create([Category(name=name) for name in sorted(missing)], ignore_conflicts=True)
+        known = Category.objects.filter(name__in=names).in_bulk(field_name="name")
+    return known
+
+
+def _catalog_update(*, provider: Provider, snapshot: Snapshot, progress: ProgressCallback | None) -> SyncReport:
+    def category_name(row: ProviderService) -> str:
+        return untrusted_text(row.category, max_length=255) or UNCATEGORISED
+
+    categories = _categories_by_name({category_name(row) for row in snapshot.current})
+    existing = {s.provider_service_id: s for s in Service.objects.filter(provider=provider)}
+    report = SyncReport(total=len(snapshot.current))
+    new_services: list[Service] = []
+    changed: list[Service] = []
+    changes: list[ServiceChange] = []
+    added_services: list[Service] = []
+
+    for row in snapshot.current:
+        values = {
+            "type": untrusted_text(row.type, max_length=100) or "Default",
+            "description": untrusted_text(row.description, max_length=5000),
+            "min": row.min,
+            "max": row.max,
+            "refill": row.refill,
+            "cancel": row.cancel,
+            "dripfeed": row.dripfeed,
+            "cost": service_cost(provider=provider, upstream_rate=row.rate),
+            "rate": service_rate(provider=provider, upstream_rate=row.rate),
+        }
+        name = untrusted_text(row.name, max_length=500) or f"Service {row.service_id}"
+        category = categories[category_name(row)]
+        service = existing.get(row.pk)
+        if service is None:
+            held = provider.hold_new_services
+            service = Service(
+                provider=provider,
+                provider_service=row,
+                name=name,
+                category=category,
+                is_enabled=not held,
+                disabled_by=Service.DisabledBy.HELD if held else Service.DisabledBy.NOBODY,
+                **values,
+            )
+            new_services.append(service)
+            report.created += 1
+            report.held += held
+            if not held:
+                added_services.append(service)
+            continue
+        before = {field: getattr(service, field) for field in (*SYNCED_FIELDS, "name", "category_id", "is_enabled")}
+        for kind, field in (
+            (ServiceChange.Kind.RATE, "rate"),
+            (ServiceChange.Kind.MIN, "min"),
+            (ServiceChange.Kind.MAX, "max"),
+        ):
+            if getattr(service, field) != values[field] and not (field == "rate" and service.rate_override is not None):
+                changes.append(
+                    ServiceChange(
+                        service=service, kind=kind, old_value=str(getattr(service, field)), new_value=str(values[field])
+                    )
+                )
+        for field, value in values.items():
+            setattr(service, field, value)
+        if not service.name_edited:
+            service.name = name
+        if not service.category_edited:
+            service.category = category
+        if service.disabled_by == Service.DisabledBy.UPSTREAM:
+            service.is_enabled = True
+            service.disabled_by = Service.DisabledBy.NOBODY
+            changes.append(ServiceChange(service=service, kind=ServiceChange.Kind.RESTORED))
+            report.restored += 1
+        if before != {field: getattr(service, field) for field in before}:
+            service.updated_at = timezone.now()
+            changed.append(service)
+            report.updated += 1
+
+    for row in snapshot.removed:
+        service = existing.get(row.pk)
+        if service is None:
+            continue
+        if service.disabled_by != Service.DisabledBy.OPERATOR:
+            service.is_enabled = False
+            service.disabled_by = Service.DisabledBy.UPSTREAM
+        service.updated_at = timezone.now()
+        changed.append(service)
+        changes.append(ServiceChange(service=service, kind=ServiceChange.Kind.REMOVED))
+        report.removed += 1
+
+    with transaction.atomic():
+        for start in range(0, len(new_services), SNAPSHOT_BATCH_SIZE):
+            Service.objects.bulk_create(new_services[start : start + SNAPSHOT_BATCH_SIZE])
+            if progress:
+                progress(min(start + SNAPSHOT_BATCH_SIZE, len(new_services)), report.total)
+        changes.extend(ServiceChange(service=service, kind=ServiceChange.Kind.ADDED) for service in added_services)
+        Service.objects.bulk_update(
+            changed,
+            [*SYNCED_FIELDS, "name", "category", "is_enabled", "disabled_by", "updated_at"],
+            batch_size=SNAPSHOT_BATCH_SIZE,
+        )
+        ServiceChange.objects.bulk_create(changes, batch_size=SNAPSHOT_BATCH_SIZE)
+    if progress:
+        progress(report.total, report.total)
+    return report

@@ -1,0 +1,198 @@
+"""Taking an order: validate it for its service, charge it, and queue its placement."""
+
+import logging
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from billing.money import money_round, order_charge
+from billing.services import balance_debit
+from orders.models import Order, Refill, Service
+from orders.order_types import OrderInvalid, order_fields_clean
+from orders.services.transitions import ACTIVE, UPSTREAM_ACTIVE, InvalidTransition, order_transition
+from panel.errors import PanelError
+
+logger = logging.getLogger(__name__)
+
+ACTIVE_LINK_MESSAGE = "You have active order with this link. Please wait until order being completed."
+
+
+class AccountSuspended(PanelError):
+    default_message = "Your account has been suspended."
+
+
+def order_create(*, user, service_id: object, data: dict) -> Order:
+    """Charge the customer and record the order in one transaction; placement is queued after commit.
+
+    `data` holds the order's fields as the customer gave them (link, quantity, comments...).
+    Raises OrderInvalid (naming the field) or InsufficientFunds; then nothing is written.
+    """
+    if not user.is_active:
+        raise AccountSuspended()
+    service = _service_for_sale(service_id)
+    clean = order_fields_clean(service_type=service.type, dripfeed=service.dripfeed, data=data)
+    if clean.limited_quantity < service.min:
+        raise OrderInvalid(f"Quantity less than minimal {service.min}")
+    if clean.limited_quantity > service.max:
+        raise OrderInvalid(f"Quantity more than maximum {service.max}")
+    if (
+        service.refuse_active_link
+        and clean.link
+        and Order.objects.filter(user=user, link=clean.link, status__in=ACTIVE).exists()
+    ):
+        raise OrderInvalid(ACTIVE_LINK_MESSAGE)
+    rate = service.price
+    # A package's rate is the price of the whole package.
+    charge = (
+        money_round(rate)
+        if clean.is_package
+        else order_charge(rate=rate, quantity=clean.quantity, runs=clean.runs or 1)
+    )
+    with transaction.atomic():
+        order = Order.objects.create(
+            user=user,
+            service=service,
+            provider_id=service.provider_id,
+            link=clean.link,
+            quantity=clean.quantity,
+            runs=clean.runs,
+            interval=clean.interval,
+            params=clean.params,
+            rate=rate,
+            charge=charge,
+        )
+        if charge > 0:
+            balance_debit(user_id=user.pk, amount=charge, reference=f"order:{order.pk}", memo=f"Order {order.pk}")
+        transaction.on_commit(lambda: order_placement_queue(order_id=order.pk))
+    return order
+
+
+def _service_for_sale(service_id: object) -> Service:
+    try:
+        pk = int(str(service_id).strip())
+    except ValueError:
+        raise OrderInvalid("Incorrect service ID") from None
+    service = (
+        Service.objects.select_related("provider").filter(pk=pk, is_enabled=True, provider__is_active=True).first()
+    )
+    if service is None:
+        raise OrderInvalid("Incorrect service ID")
+    return service
+
+
+def order_placement_queue(*, order_id: int) -> None:
+    """Hand the order to a worker. A broker failure is logged, not raised: the periodic sweep
+    re-queues every order still awaiting placement, so nothing is lost."""
+    from orders.tasks import order_place_task
+
+    try:
+        order_place_task.delay(order_id)
+    except Exception:
+        logger.exception("could not queue order %s; the sweep will pick it up", order_id)
+
+
+REFILL_COOLDOWN = timedelta(hours=24)
+
+
+def refill_request(*, user, order_id: object) -> Refill:
+    """A customer asks for a refill of a completed order; it is sent upstream by the next cycle."""
+    order = _customer_order(user=user, order_id=order_id)
+    if not order.service.refill:
+        raise OrderInvalid("Refill is disabled for this service")
+    if order.status not in (Order.Status.COMPLETED, Order.Status.PARTIAL):
+        raise OrderInvalid("The order is not completed")
+    with transaction.atomic():
+        # The lock makes "one open refill per order" and the cooldown hold under concurrent requests.
+        Order.objects.select_for_update().filter(pk=order.pk).first()
+        last = order.refills.order_by("-created_at").first()
+        if last is not None and last.status in Refill.OPEN:
+            raise OrderInvalid("A refill of this order is already in progress.")
+        if last is not None and last.created_at > timezone.now() - REFILL_COOLDOWN:
+            raise OrderInvalid("A refill of this order was requested less than 24 hours ago.")
+        return Refill.objects.create(order=order, user=user)
+
+
+def order_cancel_request(*, user, order_id: object) -> Order:
+    """A customer asks to cancel. Before placement it is cancelled and refunded at once;
+    upstream it is sent as a cancel request, and the refund follows the status the provider reports."""
+    order = _customer_order(user=user, order_id=order_id)
+    if order.status == Order.Status.AWAITING:
+        try:
+            return order_transition(
+                order_id=order.pk,
+                status=Order.Status.CANCELED,
+                actor=f"customer:{user.pk}",
+                reason="cancelled by the customer before placement",
+            )
+        except InvalidTransition:
+            order.refresh_from_db()  # a worker claimed it meanwhile: fall through to an upstream cancel
+    if not order.service.cancel:
+        raise OrderInvalid("Cancel is disabled for this service")
+    if order.status not in UPSTREAM_ACTIVE and order.status != Order.Status.PLACING:
+        raise OrderInvalid("The order cannot be cancelled now.")
+    updated = Order.objects.filter(pk=order.pk, cancel_requested_at__isnull=True).update(
+        cancel_requested_at=timezone.now()
+    )
+    if not updated:
+        raise OrderInvalid("Cancellation of this order was already requested.")
+    order.refresh_from_db()
+    return order
+
+
+def _customer_order(*, user, order_id: object) -> Order:
+    try:
+        pk = int(str(order_id).strip())
+    except ValueError:
+        raise OrderInvalid("Incorrect order ID") from None
+    order = Order.objects.select_related("service").filter(pk=pk, user=user).first()
+    if order is None:
+        raise OrderInvalid("Incorrect order ID")
+    return order
+
+
+def order_review_resend(*, order_id: int, staff_id: int) -> Order:
+    """An operator checked the provider and found no order: send it again."""
+    order = order_transition(
+        order_id=order_id,
+        status=Order.Status.AWAITING,
+        actor=f"staff:{staff_id}",
+        reason="resend after review",
+        error="",
+    )
+    transaction.on_commit(lambda: order_placement_queue(order_id=order_id))
+    return order
+
+
+def order_review_attach(*, order_id: int, upstream_order_id: str, staff_id: int) -> Order:
+    """An operator found the order at the provider: attach its id and let polling take over."""
+    upstream_order_id = upstream_order_id.strip()
+    if not upstream_order_id:
+        raise OrderInvalid("The provider's order id is required.")
+    order = Order.objects.get(pk=order_id)
+    if (
+        Order.objects.filter(provider_id=order.provider_id, upstream_order_id=upstream_order_id)
+        .exclude(pk=order_id)
+        .exists()
+    ):
+        raise OrderInvalid(f"Another order already has the provider's id {upstream_order_id}.")
+    return order_transition(
+        order_id=order_id,
+        status=Order.Status.PENDING,
+        actor=f"staff:{staff_id}",
+        reason="upstream id attached after review",
+        upstream_order_id=upstream_order_id,
+        placed_at=timezone.now(),
+        error="",
+    )
+
+
+def order_cancel_refund(*, order_id: int, staff_id: int, reason: str = "") -> Order:
+    """An operator cancels an order that is not running upstream, refunding it in full."""
+    return order_transition(
+        order_id=order_id,
+        status=Order.Status.CANCELED,
+        actor=f"staff:{staff_id}",
+        reason=reason or "cancelled by staff",
+        error=reason or "Cancelled by staff.",
+    )

@@ -1,0 +1,144 @@
+"""The one place that moves an order from status to status, and the money that goes with it.
+
+Every status change, whether a worker's, a customer's or an operator's, goes through
+`orders_transition`: it locks the orders, checks each move against ALLOWED, writes the
+orders, one OrderEvent per move, and the refunds that final statuses owe, in one
+transaction. It handles a batch (a poll chunk of 100) in a constant number of queries.
+"""
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from billing.models import LedgerEntry
+from billing.money import partial_refund
+from billing.services import Credit, balance_credit_many
+from orders.models import Order, OrderEvent
+from panel.errors import PanelError
+
+logger = logging.getLogger(__name__)
+S = Order.Status
+
+UPSTREAM_ACTIVE = (S.PENDING, S.IN_PROGRESS, S.PROCESSING)
+ACTIVE = (S.AWAITING, S.PLACING, S.NEEDS_REVIEW, *UPSTREAM_ACTIVE)
+FINAL = (S.COMPLETED, S.PARTIAL, S.CANCELED)
+
+ALLOWED: dict[str, set[str]] = {
+    S.AWAITING: {S.PLACING, S.CANCELED},
+    # PLACING → AWAITING: the request never left (connection refused), so it may be sent again.
+    S.PLACING: {S.AWAITING, S.NEEDS_REVIEW, S.CANCELED, *UPSTREAM_ACTIVE, S.COMPLETED, S.PARTIAL},
+    # An operator resends, attaches the upstream id, or cancels with a refund.
+    S.NEEDS_REVIEW: {S.AWAITING, S.CANCELED, *UPSTREAM_ACTIVE, S.COMPLETED, S.PARTIAL},
+    S.PENDING: {S.IN_PROGRESS, S.PROCESSING, *FINAL},
+    S.IN_PROGRESS: {S.PENDING, S.PROCESSING, *FINAL},
+    S.PROCESSING: {S.PENDING, S.IN_PROGRESS, *FINAL},
+    S.COMPLETED: set(),
+    S.PARTIAL: set(),
+    S.CANCELED: set(),
+}
+
+
+class InvalidTransition(PanelError):
+    default_message = "The order cannot change to that status now."
+
+
+@dataclass
+class Move:
+    """Move order `order_id` to `status`, setting `fields` on it; `status=None` only sets fields."""
+
+    order_id: int
+    status: str | None
+    fields: dict = field(default_factory=dict)
+    reason: str = ""
+
+
+def order_refund_due(*, order: Order, status: str) -> Decimal:
+    """What the customer gets back when the order reaches `status`: based on the charge taken, never today's rate."""
+    if status == S.CANCELED:
+        return order.charge - order.refunded
+    if status == S.PARTIAL:
+        remains = order.remains if order.remains is not None else 0
+        return partial_refund(charge=order.charge, remains=remains, quantity=order.total_quantity) - order.refunded
+    return Decimal("0")
+
+
+def orders_transition(*, moves: Sequence[Move], actor: str, strict: bool = False) -> list[Order]:
+    """Apply the moves; return the orders whose status changed.
+
+    A move the table does not allow is skipped and logged (a late poll answer about an order
+    an operator already cancelled), or raises InvalidTransition when `strict`.
+    """
+    if not moves:
+        return []
+    with transaction.atomic():
+        orders = Order.objects.select_for_update().filter(pk__in=[m.order_id for m in moves]).order_by("pk").in_bulk()
+        now = timezone.now()
+        touched: dict[int, Order] = {}
+        changed: list[Order] = []
+        events: list[OrderEvent] = []
+        credits: list[Credit] = []
+        update_fields: set[str] = {"updated_at"}
+        for move in moves:
+            order = orders.get(move.order_id)
+            if order is None:
+                raise InvalidTransition(f"Order {move.order_id} does not exist.")
+            before = order.status
+            moving = move.status is not None and move.status != before
+            if moving and move.status not in ALLOWED[before]:
+                if strict:
+                    raise InvalidTransition(
+                        f"Order {order.pk} is {order.get_status_display()}: it cannot become {S(move.status).label}."
+                    )
+                logger.warning("order %s: %s → %s not allowed; ignored", order.pk, before, move.status)
+                continue
+            for name, value in move.fields.items():
+                setattr(order, name, value)
+            update_fields.update(move.fields)
+            touched[order.pk] = order
+            if not moving:
+                continue
+            order.status = move.status
+            update_fields.add("status")
+            if move.status in FINAL:
+                order.finished_at = now
+                update_fields.add("finished_at")
+            refund = order_refund_due(order=order, status=move.status)
+            if refund > 0:
+                credits.append(
+                    Credit(
+                        user_id=order.user_id,
+                        amount=refund,
+                        kind=LedgerEntry.Kind.REFUND,
+                        reference=f"order:{order.pk}",
+                        memo=f"Order {order.pk} {S(move.status).label.lower()}",
+                    )
+                )
+                order.refunded += refund
+                update_fields.add("refunded")
+            events.append(
+                OrderEvent(
+                    order=order, from_status=before, to_status=move.status, actor=actor, reason=move.reason[:500]
+                )
+            )
+            changed.append(order)
+        for order in touched.values():
+            order.updated_at = now
+        if touched:
+            Order.objects.bulk_update(list(touched.values()), sorted(update_fields))
+        OrderEvent.objects.bulk_create(events)
+        balance_credit_many(credits=credits)
+    return changed
+
+
+def order_transition(*, order_id: int, status: str, actor: str, reason: str = "", **fields) -> Order:
+    """Move one order, or raise InvalidTransition."""
+    changed = orders_transition(
+        moves=[Move(order_id=order_id, status=status, fields=fields, reason=reason)], actor=actor, strict=True
+    )
+    if not changed:
+        raise InvalidTransition(f"Order {order_id} is already {S(status).label}.")
+    return changed[0]

@@ -1,0 +1,346 @@
+"""The workers' side of an order's life: place it upstream, poll it, send refills and cancels.
+
+Every function here is safe to run twice and from many workers at once: work is claimed
+through `orders_transition` (a row lock and a status check) or a conditional UPDATE, and
+only the caller that claimed a row talks to the provider about it. `add`, `refill` and
+`cancel` are sent at most once per claim; a lost answer is left for an operator, never resent.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from orders.models import Order, Refill
+from orders.order_types import order_type_for
+from orders.services.transitions import UPSTREAM_ACTIVE, InvalidTransition, Move, orders_transition
+from providers.client import OrderStatusResult
+from providers.errors import ProviderError, ProviderUnreachable
+from providers.models import Provider
+from providers.services import provider_client
+from providers.statuses import OrderStatus, RefillStatus
+
+logger = logging.getLogger(__name__)
+S = Order.Status
+
+# The protocol accepts at most 100 ids per status/refill/cancel call.
+UPSTREAM_BATCH = 100
+# Attempts to send an order whose connection was refused before anything was sent.
+MAX_CONNECT_ATTEMPTS = 5
+
+ORDER_STATUS_MAP = {
+    OrderStatus.PENDING: S.PENDING,
+    OrderStatus.IN_PROGRESS: S.IN_PROGRESS,
+    OrderStatus.PROCESSING: S.PROCESSING,
+    OrderStatus.COMPLETED: S.COMPLETED,
+    OrderStatus.PARTIAL: S.PARTIAL,
+    OrderStatus.CANCELED: S.CANCELED,
+    OrderStatus.REFUNDED: S.CANCELED,
+}
+REFILL_STATUS_MAP = {
+    RefillStatus.PENDING: Refill.Status.PENDING,
+    RefillStatus.IN_PROGRESS: Refill.Status.IN_PROGRESS,
+    RefillStatus.COMPLETED: Refill.Status.COMPLETED,
+    RefillStatus.REJECTED: Refill.Status.REJECTED,
+    RefillStatus.CANCELED: Refill.Status.CANCELED,
+}
+
+
+def _chunks(items: list, size: int = UPSTREAM_BATCH):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@dataclass
+class PlaceOutcome:
+    order_id: int
+    claimed: bool
+    status: str = ""
+    retry: bool = False
+    message: str = ""
+
+
+def order_place(*, order_id: int, actor: str = "worker") -> PlaceOutcome:
+    """Send one awaiting order upstream with `add`; only the caller that claims it sends."""
+    order = Order.objects.select_related("service", "provider").filter(pk=order_id).first()
+    if order is None or order.status != S.AWAITING:
+        return PlaceOutcome(order_id=order_id, claimed=False)
+    attempts = order.placement_attempts + 1
+    claimed = orders_transition(
+        moves=[
+            Move(
+                order_id=order_id,
+                status=S.PLACING,
+                fields={"placing_started_at": timezone.now(), "placement_attempts": attempts},
+            )
+        ],
+        actor=actor,
+    )
+    if not claimed:
+        return PlaceOutcome(order_id=order_id, claimed=False)
+    try:
+        result = provider_client(provider=order.provider).add(**order_add_fields(order=order))
+    except ProviderError as error:
+        return _placement_failed(order=order, error=error, attempts=attempts, actor=actor)
+    except Exception as error:
+        # An unexpected failure after the request may have left: the operator decides.
+        logger.exception("order %s: unexpected error while placing", order_id)
+        _move(order_id, S.NEEDS_REVIEW, actor, f"Unexpected error while placing: {error!r}"[:500])
+        return PlaceOutcome(order_id=order_id, claimed=True, status=S.NEEDS_REVIEW)
+    fields = {"upstream_order_id": result.order_id, "placed_at": timezone.now(), "error": ""}
+    _move(order_id, S.PENDING, actor, "placed upstream", **fields)
+    return PlaceOutcome(order_id=order_id, claimed=True, status=S.PENDING)
+
+
+def order_add_fields(*, order: Order) -> dict:
+    """The `add` parameters for an order, by its service's type."""
+    kind = order_type_for(order.service.type)
+    fields: dict = {"service": order.service.provider_service.service_id, **order.params}
+    if "link" in kind.needs:
+        fields["link"] = order.link
+    if "quantity" in kind.needs:
+        fields["quantity"] = order.quantity
+    if order.runs:
+        fields["runs"] = order.runs
+        fields["interval"] = order.interval
+    return fields
+
+
+def _move(order_id: int, status: str, actor: str, reason: str, **fields) -> list[Order]:
+    return orders_transition(moves=[Move(order_id=order_id, status=status, fields=fields, reason=reason)], actor=actor)
+
+
+def _placement_failed(*, order: Order, error: ProviderError, attempts: int, actor: str) -> PlaceOutcome:
+    if error.permanent:
+        # The upstream refused (incorrect service or link, its own funds, quantity): refund in full.
+        _move(order.pk, S.CANCELED, actor, f"Refused by the provider: {error.message}", error=error.message[:500])
+        return PlaceOutcome(order_id=order.pk, claimed=True, status=S.CANCELED, message=error.message)
+    if isinstance(error, ProviderUnreachable) and not error.request_sent:
+        if attempts >= MAX_CONNECT_ATTEMPTS:
+            message = "The provider could not be reached; the order was cancelled and refunded."
+            _move(order.pk, S.CANCELED, actor, str(error), error=message)
+            return PlaceOutcome(order_id=order.pk, claimed=True, status=S.CANCELED, message=message)
+        _move(order.pk, S.AWAITING, actor, f"not sent, will retry: {error}"[:500])
+        return PlaceOutcome(order_id=order.pk, claimed=True, status=S.AWAITING, retry=True, message=str(error))
+    # The request may have reached the provider: sending again could place a second order.
+    _move(
+        order.pk,
+        S.NEEDS_REVIEW,
+        actor,
+        f"answer lost after sending: {error}"[:500],
+        error="Waiting for a check by our staff.",
+    )
+    return PlaceOutcome(order_id=order.pk, claimed=True, status=S.NEEDS_REVIEW, message=str(error))
+
+
+def orders_awaiting_placement(*, limit: int = 1000, idle_seconds: int = 0) -> list[int]:
+    waiting = Order.objects.filter(status=S.AWAITING)
+    if idle_seconds:
+        waiting = waiting.filter(updated_at__lt=timezone.now() - timedelta(seconds=idle_seconds))
+    return list(waiting.order_by("pk").values_list("pk", flat=True)[:limit])
+
+
+def orders_stuck_review(*, actor: str = "sweeper") -> int:
+    """Orders left in `placing` too long (a worker died mid-`add`) go to an operator."""
+    cutoff = timezone.now() - timedelta(seconds=settings.ORDER_PLACING_STUCK_SECONDS)
+    stuck = list(Order.objects.filter(status=S.PLACING, placing_started_at__lt=cutoff).values_list("pk", flat=True))
+    moves = [
+        Move(
+            order_id=pk,
+            status=S.NEEDS_REVIEW,
+            reason="stuck in placing",
+            fields={"error": "Waiting for a check by our staff."},
+        )
+        for pk in stuck
+    ]
+    return len(orders_transition(moves=moves, actor=actor))
+
+
+@dataclass
+class PollReport:
+    calls: int = 0
+    orders: int = 0
+    changed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def _status_move(order_id: int, result: OrderStatusResult | None) -> Move:
+    if result is None or result.error:
+        return Move(order_id=order_id, status=None, fields={"error": (result.error if result else "no answer")[:500]})
+    fields = {"upstream_status": result.raw_status[:64], "error": ""}
+    if result.start_count is not None:
+        fields["start_count"] = result.start_count
+    if result.remains is not None:
+        fields["remains"] = max(result.remains, 0)
+    if result.charge is not None:
+        fields["upstream_charge"] = result.charge
+    if result.status is None:
+        logger.warning("order %s: unknown upstream status %r; kept active", order_id, result.raw_status)
+        return Move(order_id=order_id, status=None, fields=fields)
+    return Move(order_id=order_id, status=ORDER_STATUS_MAP[result.status], fields=fields, reason="status poll")
+
+
+def orders_poll(*, provider_id: int, actor: str = "poller") -> PollReport:
+    """Ask the provider for every active order's status, 100 ids a call, and apply the answers."""
+    provider = Provider.objects.get(pk=provider_id)
+    active = list(
+        Order.objects.filter(provider_id=provider_id, status__in=UPSTREAM_ACTIVE, upstream_order_id__isnull=False)
+        .order_by("pk")
+        .values_list("pk", "upstream_order_id")
+    )
+    report = PollReport(orders=len(active))
+    client = provider_client(provider=provider)
+    for chunk in _chunks(active):
+        report.calls += 1
+        try:
+            answers = client.statuses([upstream_id for _, upstream_id in chunk])
+        except ProviderError as error:
+            logger.warning("poll of %s failed: %s", provider.name, error)
+            report.errors.append(str(error))
+            continue
+        moves = [_status_move(pk, answers.get(upstream_id)) for pk, upstream_id in chunk]
+        report.changed += len(orders_transition(moves=moves, actor=actor))
+    return report
+
+
+def refills_send(*, provider_id: int) -> int:
+    """Send requested refills upstream, 100 a call. Each refill is claimed before it is sent."""
+    provider = Provider.objects.get(pk=provider_id)
+    client = provider_client(provider=provider)
+    waiting = list(
+        Refill.objects.filter(order__provider_id=provider_id, status=Refill.Status.REQUESTED, sent_at__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    sent = 0
+    for chunk in _chunks(waiting):
+        now = timezone.now()
+        Refill.objects.filter(pk__in=chunk, sent_at__isnull=True).update(sent_at=now)
+        claimed = list(Refill.objects.filter(pk__in=chunk, sent_at=now).select_related("order"))
+        if not claimed:
+            continue
+        by_upstream = {refill.order.upstream_order_id: refill for refill in claimed}
+        try:
+            answers = client.refills(list(by_upstream))
+        except ProviderError as error:
+            if isinstance(error, ProviderUnreachable) and not error.request_sent:
+                Refill.objects.filter(pk__in=[r.pk for r in claimed]).update(sent_at=None)
+            else:
+                Refill.objects.filter(pk__in=[r.pk for r in claimed]).update(
+                    status=Refill.Status.FAILED, error=error.message[:500]
+                )
+            continue
+        for upstream_id, refill in by_upstream.items():
+            answer = answers.get(upstream_id)
+            if answer is None or answer.error or not answer.refill_id:
+                refill.status = Refill.Status.FAILED
+                refill.error = (answer.error if answer and answer.error else "No refill id in the provider's answer")[
+                    :500
+                ]
+            else:
+                refill.status = Refill.Status.PENDING
+                refill.upstream_refill_id = answer.refill_id
+                refill.error = ""
+            refill.updated_at = now
+        Refill.objects.bulk_update(claimed, ["status", "error", "upstream_refill_id", "updated_at"])
+        sent += len(claimed)
+    return sent
+
+
+def refills_poll(*, provider_id: int) -> int:
+    provider = Provider.objects.get(pk=provider_id)
+    client = provider_client(provider=provider)
+    open_refills = list(
+        Refill.objects.filter(
+            order__provider_id=provider_id,
+            status__in=[Refill.Status.PENDING, Refill.Status.IN_PROGRESS],
+            upstream_refill_id__isnull=False,
+        ).order_by("pk")
+    )
+    changed = 0
+    for chunk in _chunks(open_refills):
+        try:
+            answers = client.refill_statuses([refill.upstream_refill_id for refill in chunk])
+        except ProviderError as error:
+            logger.warning("refill poll of %s failed: %s", provider.name, error)
+            continue
+        now = timezone.now()
+        for refill in chunk:
+            answer = answers.get(refill.upstream_refill_id)
+            if answer is None or answer.error:
+                refill.error = (answer.error if answer else "no answer")[:500]
+            elif answer.status is None:
+                refill.upstream_status = answer.raw_status[:64]
+            else:
+                new = REFILL_STATUS_MAP[answer.status]
+                changed += new != refill.status
+                refill.status, refill.upstream_status, refill.error = new, answer.raw_status[:64], ""
+            refill.updated_at = now
+        Refill.objects.bulk_update(chunk, ["status", "upstream_status", "error", "updated_at"])
+    return changed
+
+
+def cancels_send(*, provider_id: int) -> int:
+    """Send the customers' cancel requests upstream, 100 a call; the refund follows the status poll."""
+    provider = Provider.objects.get(pk=provider_id)
+    client = provider_client(provider=provider)
+    waiting = list(
+        Order.objects.filter(
+            provider_id=provider_id,
+            status__in=UPSTREAM_ACTIVE,
+            cancel_requested_at__isnull=False,
+            cancel_sent_at__isnull=True,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    sent = 0
+    for chunk in _chunks(waiting):
+        now = timezone.now()
+        Order.objects.filter(pk__in=chunk, cancel_sent_at__isnull=True).update(cancel_sent_at=now)
+        claimed = dict(Order.objects.filter(pk__in=chunk, cancel_sent_at=now).values_list("upstream_order_id", "pk"))
+        if not claimed:
+            continue
+        try:
+            answers = client.cancel(list(claimed))
+        except ProviderError as error:
+            if isinstance(error, ProviderUnreachable) and not error.request_sent:
+                Order.objects.filter(pk__in=claimed.values()).update(cancel_sent_at=None)
+            else:
+                Order.objects.filter(pk__in=claimed.values()).update(cancel_error=error.message[:500])
+            continue
+        failed = {upstream_id: a.error for upstream_id, a in answers.items() if a.error}
+        for upstream_id, message in failed.items():
+            if upstream_id in claimed:
+                Order.objects.filter(pk=claimed[upstream_id]).update(cancel_error=message[:500])
+        sent += len(claimed)
+    return sent
+
+
+def providers_with_work() -> list[int]:
+    """Active providers that have orders, refills or cancels in flight."""
+    return list(
+        Provider.objects.filter(is_active=True)
+        .filter(Q(orders__status__in=UPSTREAM_ACTIVE) | Q(orders__refills__status__in=Refill.OPEN))
+        .distinct()
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+__all__ = [
+    "InvalidTransition",
+    "PlaceOutcome",
+    "PollReport",
+    "cancels_send",
+    "order_place",
+    "orders_awaiting_placement",
+    "orders_poll",
+    "orders_stuck_review",
+    "providers_with_work",
+    "refills_poll",
+    "refills_send",
+]

@@ -1,0 +1,305 @@
+"""`POST /api/v2`: the API v2 protocol for our own customers, answer for answer like seeds 000/001/004.
+
+One endpoint dispatches `action` through a table of small handlers. Each handler parses its
+input, calls the same services as the website, and returns the protocol's exact shape.
+Protocol errors are HTTP 200 with `{"error": "..."}`: widely used clients read no body
+from any other status.
+"""
+
+import logging
+import re
+from collections.abc import Callable
+
+from django.conf import settings
+from rest_framework.exceptions import APIException, Throttled
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
+
+from billing.money import money_str
+from orders.models import Order, Refill
+from orders.selectors import orders_of_user, refills_of_user, services_for_sale
+from orders.services.ordering import order_cancel_request, order_create, refill_request
+from panel.api_keys import api_key_hash
+from panel.errors import PanelError
+from panel.selectors import user_by_api_key
+
+logger = logging.getLogger(__name__)
+
+MAX_IDS = 100  # the protocol's limit per call
+MAX_VALUE_LENGTH = 100_000
+ID_PATTERN = re.compile(r"\d{1,18}")
+
+PROTOCOL_STATUS = {
+    Order.Status.AWAITING: "Pending",
+    Order.Status.PLACING: "Pending",
+    Order.Status.NEEDS_REVIEW: "Pending",
+    Order.Status.PENDING: "Pending",
+    Order.Status.IN_PROGRESS: "In progress",
+    Order.Status.PROCESSING: "Processing",
+    Order.Status.COMPLETED: "Completed",
+    Order.Status.PARTIAL: "Partial",
+    Order.Status.CANCELED: "Canceled",
+}
+REFILL_STATUS = {
+    Refill.Status.REQUESTED: "Pending",
+    Refill.Status.PENDING: "Pending",
+    Refill.Status.IN_PROGRESS: "In progress",
+    Refill.Status.COMPLETED: "Completed",
+    Refill.Status.REJECTED: "Rejected",
+    Refill.Status.CANCELED: "Canceled",
+    Refill.Status.FAILED: "Rejected",
+}
+ORDER_FIELDS = (
+    "link",
+    "quantity",
+    "runs",
+    "interval",
+    "comments",
+    "usernames",
+    "hashtags",
+    "hashtag",
+    "username",
+    "media",
+    "answer_number",
+    "min",
+    "max",
+    "posts",
+    "old_posts",
+    "delay",
+    "expiry",
+    "groups",
+    "list",
+    "suggest",
+    "search",
+)
+
+
+class ApiError(PanelError):
+    default_message = "Incorrect request"
+
+
+def _scalar(data, name: str) -> str | None:
+    """A parameter as text, whether it came form-encoded or as a JSON string or number."""
+    value = data.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ApiError(f"Incorrect request: {name} must be text")
+    text = str(value)
+    if len(text) > MAX_VALUE_LENGTH:
+        raise ApiError(f"Incorrect request: {name} is too long")
+    return text
+
+
+def _required(data, name: str) -> str:
+    value = _scalar(data, name)
+    if value is None or not value.strip():
+        raise ApiError(f"Incorrect request: {name} is required")
+    return value.strip()
+
+
+def _ids(text: str, name: str) -> list[str]:
+    """Comma-separated ids as given (each answered under its own spelling), at most MAX_IDS."""
+    ids = list(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    if not ids:
+        raise ApiError(f"Incorrect request: {name} is required")
+    if len(ids) > MAX_IDS:
+        raise ApiError(f"Incorrect request: at most {MAX_IDS} ids in {name}")
+    return ids
+
+
+def _numeric(ids: list[str]) -> list[int]:
+    return [int(i) for i in ids if ID_PATTERN.fullmatch(i)]
+
+
+def _order_status(order: Order) -> dict:
+    remains = order.remains if order.remains is not None else order.total_quantity
+    if order.status == Order.Status.COMPLETED:
+        remains = 0
+    return {
+        "charge": money_str(order.charge),
+        "start_count": str(order.start_count or 0),
+        "status": PROTOCOL_STATUS[order.status],
+        "remains": str(remains),
+        "currency": settings.PANEL_CURRENCY,
+    }
+
+
+def action_services(user, data) -> object:
+    return [
+        {
+            "service": service.pk,
+            "name": service.name,
+            "type": service.type,
+            "category": service.category.name,
+            "rate": money_str(service.price),
+            "min": str(service.min),
+            "max": str(service.max),
+            "refill": service.refill,
+            "cancel": service.cancel,
+            "dripfeed": service.dripfeed,
+            "desc": service.description,
+        }
+        for service in services_for_sale()
+    ]
+
+
+def action_add(user, data) -> object:
+    service_id = _required(data, "service")
+    fields = {name: _scalar(data, name) for name in ORDER_FIELDS}
+    order = order_create(user=user, service_id=service_id, data=fields)
+    return {"order": order.pk}
+
+
+def action_status(user, data) -> object:
+    if _scalar(data, "orders") is not None:
+        ids = _ids(_required(data, "orders"), "orders")
+        orders = orders_of_user(user=user, order_ids=_numeric(ids))
+        return {
+            i: _order_status(orders[int(i)])
+            if ID_PATTERN.fullmatch(i) and int(i) in orders
+            else {"error": "Incorrect order ID"}
+            for i in ids
+        }
+    order_id = _required(data, "order")
+    order = (
+        orders_of_user(user=user, order_ids=_numeric([order_id])).get(int(order_id))
+        if ID_PATTERN.fullmatch(order_id)
+        else None
+    )
+    if order is None:
+        raise ApiError("Incorrect order ID")
+    return _order_status(order)
+
+
+def action_refill(user, data) -> object:
+    if _scalar(data, "orders") is not None:
+        answers = []
+        for i in _ids(_required(data, "orders"), "orders"):
+            order_number = int(i) if ID_PATTERN.fullmatch(i) else i
+            try:
+                refill = refill_request(user=user, order_id=i)
+            except PanelError as error:
+                answers.append({"order": order_number, "refill": {"error": error.message}})
+            else:
+                answers.append({"order": order_number, "refill": refill.pk})
+        return answers
+    refill = refill_request(user=user, order_id=_required(data, "order"))
+    return {"refill": str(refill.pk)}
+
+
+def action_refill_status(user, data) -> object:
+    if _scalar(data, "refills") is not None:
+        ids = _ids(_required(data, "refills"), "refills")
+        refills = refills_of_user(user=user, refill_ids=_numeric(ids))
+        answers = []
+        for i in ids:
+            refill = refills.get(int(i)) if ID_PATTERN.fullmatch(i) else None
+            status = REFILL_STATUS[refill.status] if refill else {"error": "Refill not found"}
+            answers.append({"refill": int(i) if ID_PATTERN.fullmatch(i) else i, "status": status})
+        return answers
+    refill_id = _required(data, "refill")
+    refill = (
+        refills_of_user(user=user, refill_ids=_numeric([refill_id])).get(int(refill_id))
+        if ID_PATTERN.fullmatch(refill_id)
+        else None
+    )
+    if refill is None:
+        raise ApiError("Refill not found")
+    return {"status": REFILL_STATUS[refill.status]}
+
+
+def action_cancel(user, data) -> object:
+    text = _scalar(data, "orders") or _scalar(data, "order")
+    if not text or not text.strip():
+        raise ApiError("Incorrect request: orders is required")
+    answers = []
+    for i in _ids(text, "orders"):
+        order_number = int(i) if ID_PATTERN.fullmatch(i) else i
+        try:
+            order = order_cancel_request(user=user, order_id=i)
+        except PanelError as error:
+            answers.append({"order": order_number, "cancel": {"error": error.message}})
+        else:
+            answers.append({"order": order_number, "cancel": order.pk})
+    return answers
+
+
+def action_balance(user, data) -> object:
+    return {"balance": money_str(user.balance), "currency": settings.PANEL_CURRENCY}
+
+
+ACTIONS: dict[str, Callable] = {
+    "services": action_services,
+    "add": action_add,
+    "status": action_status,
+    "refill": action_refill,
+    "refill_status": action_refill_status,
+    "cancel": action_cancel,
+    "balance": action_balance,
+}
+
+
+class ApiKeyThrottle(SimpleRateThrottle):
+    scope = "api_key"
+
+    def get_rate(self) -> str:
+        return settings.API_THROTTLE_KEY_RATE
+
+    def get_cache_key(self, request, view) -> str | None:
+        key = request.data.get("key") if hasattr(request.data, "get") else None
+        if not isinstance(key, str) or not key:
+            return None
+        return f"throttle:key:{api_key_hash(key)[:32]}"
+
+
+class ApiIpThrottle(SimpleRateThrottle):
+    scope = "api_ip"
+
+    def get_rate(self) -> str:
+        return settings.API_THROTTLE_IP_RATE
+
+    def get_cache_key(self, request, view) -> str | None:
+        return f"throttle:ip:{self.get_ident(request)}"
+
+
+class ApiV2View(APIView):
+    throttle_classes = [ApiIpThrottle, ApiKeyThrottle]
+
+    def get(self, request: Request) -> Response:
+        return Response({"error": "Incorrect request: use POST with key and action in the body"})
+
+    def post(self, request: Request) -> Response:
+        data = request.data if hasattr(request.data, "get") else {}
+        try:
+            return Response(self.dispatch_action(data))
+        except PanelError as error:
+            return Response({"error": error.message})
+
+    def dispatch_action(self, data) -> object:
+        key = _scalar(data, "key")
+        user = user_by_api_key(key=key.strip()) if key else None
+        if user is None:
+            raise ApiError("Invalid API key")
+        if not user.is_active:
+            raise ApiError("Your account has been suspended.")
+        action = (_scalar(data, "action") or "").strip().lower()
+        handler = ACTIONS.get(action)
+        if handler is None:
+            raise ApiError("Incorrect request: unknown action" if action else "Incorrect request: action is required")
+        return handler(user, data)
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, Throttled):
+            wait = int(exc.wait or 1)
+            response = Response({"error": f"Too many requests: retry in {wait} seconds"}, status=429)
+            response["Retry-After"] = str(wait)
+            return response
+        # A malformed body (bad JSON, bad multipart) is the client's mistake; anything else is
+        # ours and is logged as such. Either way the client gets a JSON error, never a 500 page.
+        if isinstance(exc, APIException):
+            return Response({"error": "Incorrect request"})
+        logger.error("api/v2 failed", exc_info=exc)
+        return Response({"error": "Internal error: please retry later"})

@@ -1,0 +1,150 @@
+"""Providers: adding them, checking them, and keeping the snapshot of their services."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.db import transaction
+from django.utils import timezone
+
+from panel.errors import PanelError
+from providers.client import ProviderClient, UpstreamService
+from providers.models import Provider, ProviderService
+
+# Rows per bulk INSERT/UPDATE: large enough that a 10,000-service provider syncs in a
+# handful of queries, small enough to stay far below PostgreSQL's 65,535 parameters.
+SNAPSHOT_BATCH_SIZE = 1000
+SNAPSHOT_FIELDS = ("name", "type", "category", "rate", "min", "max", "refill", "cancel", "dripfeed", "description")
+
+
+class ProviderInvalid(PanelError):
+    default_message = "The provider's settings are not valid."
+
+
+def provider_client(*, provider: Provider) -> ProviderClient:
+    """The one way to talk to a provider: its URL, decrypted key and dialect."""
+    return ProviderClient(
+        url=provider.api_url, key=provider.api_key, name=provider.name, dialect=provider.dialect or "standard"
+    )
+
+
+def _validate_url(url: str) -> None:
+    try:
+        URLValidator(schemes=["http", "https"])(url)
+    except ValidationError:
+        raise ProviderInvalid(f"{url!r} is not an http or https URL.") from None
+
+
+def provider_create(
+    *,
+    name: str,
+    api_url: str,
+    api_key: str,
+    markup_percent: Decimal = Decimal("0"),
+    markup_fixed: Decimal = Decimal("0"),
+    hold_new_services: bool = False,
+    dialect: str = Provider.Dialect.AUTO,
+) -> Provider:
+    """Check the connection (balance, dialect) and save the provider; nothing is saved if it fails."""
+    if Provider.objects.filter(name__iexact=name).exists():
+        raise ProviderInvalid(f"A provider named {name!r} already exists.")
+    _validate_url(api_url)
+    if markup_percent < -100:
+        raise ProviderInvalid("The markup cannot be below -100%.")
+    if dialect not in Provider.Dialect.values:
+        raise ProviderInvalid(
+            f"Unknown dialect {dialect!r}: one of {', '.join(filter(None, Provider.Dialect.values))}."
+        )
+    provider = Provider(
+        name=name,
+        api_url=api_url,
+        dialect=dialect,
+        markup_percent=markup_percent,
+        markup_fixed=markup_fixed,
+        hold_new_services=hold_new_services,
+    )
+    provider.api_key = api_key
+    client = provider_client(provider=provider)
+    if not provider.dialect:
+        provider.dialect = client.detect_dialect()
+        client = provider_client(provider=provider)
+    answer = client.balance()
+    provider.balance = answer.balance
+    provider.currency = answer.currency or ""
+    provider.balance_checked_at = timezone.now()
+    provider.save()
+    return provider
+
+
+def provider_balance_check(*, provider: Provider) -> Provider:
+    """Ask the provider for our balance there and remember it (raises ProviderError)."""
+    client = provider_client(provider=provider)
+    if not provider.dialect:
+        provider.dialect = client.detect_dialect()
+        client = provider_client(provider=provider)
+    answer = client.balance()
+    provider.balance = answer.balance
+    provider.currency = answer.currency or provider.currency
+    provider.balance_checked_at = timezone.now()
+    provider.save(update_fields=["balance", "currency", "balance_checked_at", "dialect"])
+    return provider
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The provider's services after a sync: current rows, and the ids that disappeared."""
+
+    current: list[ProviderService]
+    created_ids: set[int]
+    removed: list[ProviderService]
+    restored_ids: set[int]
+
+
+def provider_snapshot_store(*, provider: Provider, upstream: Sequence[UpstreamService]) -> Snapshot:
+    """Store what `services` answered: insert new rows, update changed ones, mark missing ones.
+
+    A constant number of queries per SNAPSHOT_BATCH_SIZE rows, whatever the provider's size.
+    """
+    now = timezone.now()
+    existing = {row.service_id: row for row in ProviderService.objects.filter(provider=provider)}
+    seen: set[str] = set()
+    new_rows: list[ProviderService] = []
+    changed_rows: list[ProviderService] = []
+    restored_ids: set[int] = set()
+    for item in upstream:
+        if item.service_id in seen:
+            continue  # a provider listing one id twice: the first wins
+        seen.add(item.service_id)
+        values = {field: getattr(item, field) for field in SNAPSHOT_FIELDS}
+        row = existing.get(item.service_id)
+        if row is None:
+            new_rows.append(ProviderService(provider=provider, service_id=item.service_id, last_seen_at=now, **values))
+            continue
+        if not row.is_available:
+            restored_ids.add(row.pk)
+        if not row.is_available or any(getattr(row, f) != v for f, v in values.items()):
+            for field, value in values.items():
+                setattr(row, field, value)
+            row.is_available = True
+            changed_rows.append(row)
+    removed = [row for sid, row in existing.items() if sid not in seen and row.is_available]
+    for row in removed:
+        row.is_available = False
+    with transaction.atomic():
+        ProviderService.objects.bulk_create(new_rows, batch_size=SNAPSHOT_BATCH_SIZE)
+        ProviderService.objects.bulk_update(
+            changed_rows + removed, [*SNAPSHOT_FIELDS, "is_available"], batch_size=SNAPSHOT_BATCH_SIZE
+        )
+        # After the removals above, the available rows are exactly the ones just seen.
+        ProviderService.objects.filter(provider=provider, is_available=True).update(last_seen_at=now)
+    # bulk_create sets primary keys on PostgreSQL and SQLite; read them back where it did not.
+    if new_rows and new_rows[0].pk is None:
+        new_ids = [row.service_id for row in new_rows]
+        stored = ProviderService.objects.filter(provider=provider, service_id__in=new_ids).in_bulk(
+            field_name="service_id"
+        )
+        new_rows = [stored[service_id] for service_id in new_ids]
+    current = [row for row in existing.values() if row.service_id in seen] + new_rows
+    return Snapshot(current=current, created_ids={r.pk for r in new_rows}, removed=removed, restored_ids=restored_ids)
