@@ -1,6 +1,8 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
-from billing.models import LedgerEntry
+from billing.models import FundsRequest, LedgerEntry, PaymentMethod
+from billing.services import funds_request_approve, funds_request_reject
+from panel.errors import PanelError
 
 
 @admin.register(LedgerEntry)
@@ -21,3 +23,41 @@ class LedgerEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(PaymentMethod)
+class PaymentMethodAdmin(admin.ModelAdmin):
+    list_display = ("name", "gateway", "min_amount", "is_active", "sort_order")
+    list_editable = ("is_active", "sort_order")
+
+
+@admin.register(FundsRequest)
+class FundsRequestAdmin(admin.ModelAdmin):
+    list_display = ("id", "created_at", "user", "method", "amount", "note", "status", "reviewed_by", "reviewed_at")
+    list_filter = ("status", "method")
+    search_fields = ("user__username", "note", "=id")
+    list_select_related = ("user", "method", "reviewed_by")
+    actions = ["approve", "reject"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in FundsRequest._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Approve and credit the customer")
+    def approve(self, request, queryset):
+        for funds in queryset.filter(status=FundsRequest.Status.PENDING):
+            funds_request_approve(funds_request_id=funds.pk, staff_id=request.user.pk)
+            self.message_user(request, f"Request {funds.pk}: {funds.amount} credited to {funds.user}.")
+
+    @admin.action(description="Reject")
+    def reject(self, request, queryset):
+        for funds in queryset.filter(status=FundsRequest.Status.PENDING):
+            try:
+                funds_request_reject(funds_request_id=funds.pk, staff_id=request.user.pk)
+            except PanelError as error:
+                self.message_user(request, error.message, messages.ERROR)

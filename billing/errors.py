@@ -8,3 +8,7 @@ class InsufficientFunds(PanelError):
 
 class InvalidAmount(PanelError):
     default_message = "The amount must be a positive number."
+
+
+class FundsRequestInvalid(PanelError):
+    default_message = "The request to add funds is not valid."

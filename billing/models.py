@@ -58,3 +58,53 @@ class LedgerEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("Ledger entries are immutable.")
+
+
+class PaymentMethod(models.Model):
+    """How customers can pay: manual (instructions, an operator approves) or through a gateway."""
+
+    name = models.CharField(max_length=100)
+    instructions = models.TextField(blank=True, default="", help_text="Shown to the customer (bank details...).")
+    gateway = models.CharField(
+        max_length=32, blank=True, default="", help_text="Empty for manual payments, else a gateway code."
+    )
+    min_amount = models.DecimalField(
+        max_digits=settings.MONEY_MAX_DIGITS, decimal_places=settings.MONEY_DECIMAL_PLACES, default=1
+    )
+    is_active = models.BooleanField(default=True)
+    sort_order = models.IntegerField(default=0)
+
+    class Meta:
+        ordering = ["sort_order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class FundsRequest(models.Model):
+    """A customer's request to add funds; the ledger is written only when it is approved."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for approval"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="funds_requests")
+    method = models.ForeignKey(PaymentMethod, on_delete=models.PROTECT, related_name="requests")
+    amount = models.DecimalField(max_digits=settings.MONEY_MAX_DIGITS, decimal_places=settings.MONEY_DECIMAL_PLACES)
+    note = models.CharField(max_length=255, blank=True, default="", help_text="The customer's payment reference.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    gateway_reference = models.CharField(max_length=128, blank=True, default="")
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.CharField(max_length=255, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="funds_request_amount_positive")]
+
+    def __str__(self) -> str:
+        return f"Funds request {self.pk}: {self.amount} for {self.user_id}"

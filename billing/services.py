@@ -14,9 +14,10 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Case, Value, When
+from django.utils import timezone
 
-from billing.errors import InsufficientFunds, InvalidAmount
-from billing.models import LedgerEntry
+from billing.errors import FundsRequestInvalid, InsufficientFunds, InvalidAmount
+from billing.models import FundsRequest, LedgerEntry, PaymentMethod
 from billing.money import money_round
 
 Kind = LedgerEntry.Kind
@@ -157,3 +158,49 @@ def _positive(amount: Decimal) -> Decimal:
     if money_round(amount) != amount:
         raise InvalidAmount("The amount has more decimal places than the panel keeps.")
     return amount
+
+
+def funds_request_create(*, user_id: int, method_id: int, amount: Decimal, note: str = "") -> FundsRequest:
+    method = PaymentMethod.objects.filter(pk=method_id, is_active=True).first()
+    if method is None:
+        raise FundsRequestInvalid("Choose a payment method.")
+    if not isinstance(amount, Decimal) or not amount.is_finite() or money_round(amount) != amount:
+        raise FundsRequestInvalid("The amount must be a number with at most 5 decimals.")
+    if amount < method.min_amount:
+        raise FundsRequestInvalid(f"The minimum for {method.name} is {method.min_amount}.")
+    return FundsRequest.objects.create(user_id=user_id, method=method, amount=amount, note=note[:255])
+
+
+def funds_request_approve(
+    *, funds_request_id: int, staff_id: int | None = None, gateway_reference: str = ""
+) -> FundsRequest:
+    """Approve a pending request and credit the customer; a second approval changes nothing."""
+    with transaction.atomic():
+        funds = FundsRequest.objects.select_for_update().get(pk=funds_request_id)
+        if funds.status == FundsRequest.Status.REJECTED:
+            raise FundsRequestInvalid(f"Funds request {funds.pk} was rejected.")
+        if funds.status == FundsRequest.Status.APPROVED:
+            return funds
+        balance_credit(
+            user_id=funds.user_id,
+            amount=funds.amount,
+            kind=Kind.DEPOSIT,
+            reference=f"funds:{funds.pk}",
+            memo=f"{funds.method.name} {gateway_reference or funds.note}".strip(),
+            created_by_id=staff_id,
+        )
+        funds.status = FundsRequest.Status.APPROVED
+        funds.reviewed_by_id = staff_id
+        funds.reviewed_at = timezone.now()
+        funds.gateway_reference = gateway_reference
+        funds.save(update_fields=["status", "reviewed_by", "reviewed_at", "gateway_reference"])
+        return funds
+
+
+def funds_request_reject(*, funds_request_id: int, staff_id: int, note: str = "") -> FundsRequest:
+    updated = FundsRequest.objects.filter(pk=funds_request_id, status=FundsRequest.Status.PENDING).update(
+        status=FundsRequest.Status.REJECTED, reviewed_by_id=staff_id, reviewed_at=timezone.now(), review_note=note[:255]
+    )
+    if not updated:
+        raise FundsRequestInvalid(f"Funds request {funds_request_id} is not waiting for approval.")
+    return FundsRequest.objects.get(pk=funds_request_id)

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.http import HttpResponse
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 
 from panel.api import ApiV2View
@@ -14,4 +14,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     re_path(r"^api/v2/?$", csrf_exempt(ApiV2View.as_view()), name="api_v2"),
+    path("", include("billing.urls")),
 ]

@@ -37,6 +37,22 @@ def _validate_url(url: str) -> None:
         raise ProviderInvalid(f"{url!r} is not an http or https URL.") from None
 
 
+def provider_connect(*, provider: Provider) -> None:
+    """Contact the provider: detect its dialect when unset, and read our balance there (raises ProviderError).
+
+    Changes the unsaved or saved instance in memory; the caller saves it.
+    """
+    _validate_url(provider.api_url)
+    client = provider_client(provider=provider)
+    if not provider.dialect:
+        provider.dialect = client.detect_dialect()
+        client = provider_client(provider=provider)
+    answer = client.balance()
+    provider.balance = answer.balance
+    provider.currency = answer.currency or provider.currency
+    provider.balance_checked_at = timezone.now()
+
+
 def provider_create(
     *,
     name: str,
@@ -50,44 +66,30 @@ def provider_create(
     """Check the connection (balance, dialect) and save the provider; nothing is saved if it fails."""
     if Provider.objects.filter(name__iexact=name).exists():
         raise ProviderInvalid(f"A provider named {name!r} already exists.")
-    _validate_url(api_url)
     if markup_percent < -100:
         raise ProviderInvalid("The markup cannot be below -100%.")
     if dialect not in Provider.Dialect.values:
-        raise ProviderInvalid(
-            f"Unknown dialect {dialect!r}: one of {', '.join(filter(None, Provider.Dialect.values))}."
-        )
+        known = ", ".join(filter(None, Provider.Dialect.values))
+        raise ProviderInvalid(f"Unknown dialect {dialect!r}: one of {known}.")
+    if not api_key.strip():
+        raise ProviderInvalid("The provider's API key is empty.")
     provider = Provider(
         name=name,
-        api_url=api_url,
+        api_url=api_url.strip(),
         dialect=dialect,
         markup_percent=markup_percent,
         markup_fixed=markup_fixed,
         hold_new_services=hold_new_services,
     )
-    provider.api_key = api_key
-    client = provider_client(provider=provider)
-    if not provider.dialect:
-        provider.dialect = client.detect_dialect()
-        client = provider_client(provider=provider)
-    answer = client.balance()
-    provider.balance = answer.balance
-    provider.currency = answer.currency or ""
-    provider.balance_checked_at = timezone.now()
+    provider.api_key = api_key.strip()
+    provider_connect(provider=provider)
     provider.save()
     return provider
 
 
 def provider_balance_check(*, provider: Provider) -> Provider:
     """Ask the provider for our balance there and remember it (raises ProviderError)."""
-    client = provider_client(provider=provider)
-    if not provider.dialect:
-        provider.dialect = client.detect_dialect()
-        client = provider_client(provider=provider)
-    answer = client.balance()
-    provider.balance = answer.balance
-    provider.currency = answer.currency or provider.currency
-    provider.balance_checked_at = timezone.now()
+    provider_connect(provider=provider)
     provider.save(update_fields=["balance", "currency", "balance_checked_at", "dialect"])
     return provider
 

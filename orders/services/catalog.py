@@ -174,3 +174,33 @@ def _catalog_update(*, provider: Provider, snapshot: Snapshot, progress: Progres
     if progress:
         progress(report.total, report.total)
     return report
+
+
+def catalog_reprice(*, provider_id: int) -> SyncReport:
+    """Re-price a provider's services from the last snapshot (after a markup change), without calling it."""
+    provider = Provider.objects.get(pk=provider_id)
+    current = list(ProviderService.objects.filter(provider=provider, is_available=True))
+    snapshot = Snapshot(current=current, created_ids=set(), removed=[], restored_ids=set())
+    return _catalog_update(provider=provider, snapshot=snapshot, progress=None)
+
+
+def services_set_enabled(*, service_ids: list[int], enabled: bool) -> int:
+    """An operator puts services on sale or takes them off; sync will not undo it."""
+    services = Service.objects.filter(pk__in=service_ids)
+    if enabled:
+        # A service its provider no longer lists cannot be sold.
+        services = services.filter(provider_service__is_available=True)
+        return services.update(is_enabled=True, disabled_by=Service.DisabledBy.NOBODY, updated_at=timezone.now())
+    return services.update(is_enabled=False, disabled_by=Service.DisabledBy.OPERATOR, updated_at=timezone.now())
+
+
+def service_operator_edit(*, service: Service, changed: set[str]) -> Service:
+    """Save an operator's edit of a service, marking what sync must keep from now on."""
+    if "name" in changed:
+        service.name_edited = True
+    if "category" in changed:
+        service.category_edited = True
+    if "is_enabled" in changed:
+        service.disabled_by = Service.DisabledBy.NOBODY if service.is_enabled else Service.DisabledBy.OPERATOR
+    service.save()
+    return service

@@ -1,0 +1,348 @@
+"""The operators' admin for providers, the catalog and orders.
+
+The Provider admin lives here rather than in `providers/` because its actions (sync now)
+reach the catalog, and `providers/` never imports `orders/`. Every action calls a service.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from orders.models import Category, Order, OrderEvent, Refill, Service, ServiceChange
+from orders.services.catalog import catalog_reprice, service_operator_edit, services_set_enabled, services_sync
+from orders.services.ordering import order_cancel_refund, order_review_attach, order_review_resend
+from orders.services.transitions import FINAL
+from panel.errors import PanelError
+from providers.errors import ProviderError
+from providers.models import Provider, ProviderService
+from providers.services import provider_balance_check, provider_connect
+
+
+class ProviderForm(forms.ModelForm):
+    api_url = forms.URLField(max_length=500, assume_scheme="https", help_text="e.g. https://example.com/api/v2")
+    api_key = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Our key at the provider. Stored encrypted; leave empty to keep the current one.",
+    )
+
+    class Meta:
+        model = Provider
+        fields = [
+            "name",
+            "api_url",
+            "api_key",
+            "dialect",
+            "exchange_rate",
+            "is_active",
+            "markup_percent",
+            "markup_fixed",
+            "hold_new_services",
+            "low_balance_alert",
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        key = cleaned.get("api_key", "").strip()
+        if not self.instance.pk and not key:
+            self.add_error("api_key", "The provider's API key is required.")
+        if self.errors:
+            return cleaned
+        if key:
+            self.instance.api_key = key
+        if not self.instance.pk or key or "api_url" in self.changed_data or "dialect" in self.changed_data:
+            self.instance.api_url = cleaned["api_url"]
+            self.instance.dialect = cleaned.get("dialect", "")
+            try:
+                provider_connect(provider=self.instance)
+            except (PanelError, ValueError) as error:
+                raise forms.ValidationError(f"Connection check failed: {getattr(error, 'message', error)}") from None
+            cleaned["dialect"] = self.instance.dialect
+        return cleaned
+
+
+@admin.register(Provider)
+class ProviderAdmin(admin.ModelAdmin):
+    form = ProviderForm
+    list_display = (
+        "name",
+        "api_url",
+        "dialect",
+        "balance_display",
+        "markup_percent",
+        "markup_fixed",
+        "is_active",
+        "hold_new_services",
+        "last_sync_at",
+        "last_sync_ok",
+    )
+    list_filter = ("is_active", "dialect", "last_sync_ok")
+    search_fields = ("name", "api_url")
+    readonly_fields = ("currency", "balance", "balance_checked_at", "last_sync_at", "last_sync_ok", "last_sync_message")
+    actions = ["test_connection", "sync_now", "reprice"]
+
+    @admin.display(description="Balance")
+    def balance_display(self, obj):
+        if obj.balance is None:
+            return "-"
+        text = f"{obj.balance} {obj.currency}"
+        if obj.balance < obj.low_balance_alert:
+            return format_html('<strong style="color:#b00">{} (low)</strong>', text)
+        return text
+
+    @admin.action(description="Test connection (balance)")
+    def test_connection(self, request, queryset):
+        for provider in queryset:
+            try:
+                provider_balance_check(provider=provider)
+            except ProviderError as error:
+                self.message_user(request, f"{provider}: {error.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"{provider}: OK, balance {provider.balance} {provider.currency}")
+
+    @admin.action(description="Sync services now")
+    def sync_now(self, request, queryset):
+        from orders.tasks import services_sync_task
+
+        for provider in queryset:
+            try:
+                services_sync_task.delay(provider.pk)
+            except Exception:
+                report = services_sync(provider_id=provider.pk)
+                self.message_user(request, f"{provider}: {report}")
+            else:
+                self.message_user(request, f"{provider}: sync started in the background; see its last sync.")
+
+    @admin.action(description="Re-price services from the current markup")
+    def reprice(self, request, queryset):
+        for provider in queryset:
+            report = catalog_reprice(provider_id=provider.pk)
+            self.message_user(request, f"{provider}: {report.updated} services re-priced")
+
+
+@admin.register(ProviderService)
+class ProviderServiceAdmin(admin.ModelAdmin):
+    list_display = ("service_id", "provider", "name", "type", "category", "rate", "min", "max", "is_available")
+    list_filter = ("provider", "is_available", "type")
+    search_fields = ("name", "service_id", "category")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ("name", "sort_order", "is_enabled")
+    list_editable = ("sort_order", "is_enabled")
+    search_fields = ("name",)
+
+
+@admin.register(Service)
+class ServiceAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "name",
+        "provider",
+        "category",
+        "type",
+        "cost",
+        "rate",
+        "rate_override",
+        "min",
+        "max",
+        "refill",
+        "cancel",
+        "is_enabled",
+        "disabled_by",
+    )
+    list_filter = ("provider", "category", "is_enabled", "disabled_by", "type")
+    search_fields = ("name", "provider_service__service_id")
+    list_select_related = ("provider", "category")
+    fields = (
+        "name",
+        "category",
+        "description",
+        "rate_override",
+        "is_enabled",
+        "refuse_active_link",
+        "provider",
+        "provider_service",
+        "type",
+        "min",
+        "max",
+        "refill",
+        "cancel",
+        "dripfeed",
+        "cost",
+        "rate",
+        "disabled_by",
+    )
+    readonly_fields = (
+        "provider",
+        "provider_service",
+        "type",
+        "min",
+        "max",
+        "refill",
+        "cancel",
+        "dripfeed",
+        "cost",
+        "rate",
+        "disabled_by",
+    )
+    actions = ["enable", "disable"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        service_operator_edit(service=obj, changed=set(form.changed_data))
+
+    @admin.action(description="Enable (put on sale)")
+    def enable(self, request, queryset):
+        count = services_set_enabled(service_ids=list(queryset.values_list("pk", flat=True)), enabled=True)
+        self.message_user(request, f"{count} services enabled.")
+
+    @admin.action(description="Disable (take off sale)")
+    def disable(self, request, queryset):
+        count = services_set_enabled(service_ids=list(queryset.values_list("pk", flat=True)), enabled=False)
+        self.message_user(request, f"{count} services disabled.")
+
+
+@admin.register(ServiceChange)
+class ServiceChangeAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "service", "kind", "old_value", "new_value")
+    list_filter = ("kind",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class OrderEventInline(admin.TabularInline):
+    model = OrderEvent
+    extra = 0
+    can_delete = False
+    readonly_fields = ("created_at", "from_status", "to_status", "actor", "reason")
+    fields = readonly_fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class RefillInline(admin.TabularInline):
+    model = Refill
+    extra = 0
+    can_delete = False
+    readonly_fields = ("created_at", "status", "upstream_refill_id", "upstream_status", "error")
+    fields = readonly_fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class AttachUpstreamForm(forms.Form):
+    upstream_order_id = forms.CharField(max_length=64, label="The provider's order id")
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "created_at",
+        "user",
+        "service",
+        "link",
+        "quantity",
+        "charge",
+        "refunded",
+        "status",
+        "upstream_order_id",
+        "remains",
+        "error",
+    )
+    list_filter = ("status", "provider", "created_at")
+    search_fields = ("=id", "link", "user__username", "=upstream_order_id")
+    list_select_related = ("user", "service")
+    date_hierarchy = "created_at"
+    inlines = [OrderEventInline, RefillInline]
+    actions = ["resend", "cancel_and_refund"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in Order._meta.fields] + ["review_actions"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:order_id>/attach/",
+                self.admin_site.admin_view(self.attach_view),
+                name="orders_order_attach",
+            ),
+        ] + super().get_urls()
+
+    @admin.display(description="Review")
+    def review_actions(self, obj):
+        if obj.status != Order.Status.NEEDS_REVIEW:
+            return "-"
+        return format_html(
+            '<a class="button" href="{}">Attach the provider\'s order id</a>',
+            reverse("admin:orders_order_attach", args=[obj.pk]),
+        )
+
+    def _each(self, request, queryset, service, verb):
+        done = 0
+        for order in queryset:
+            try:
+                service(order_id=order.pk, staff_id=request.user.pk)
+            except PanelError as error:
+                self.message_user(request, f"Order {order.pk}: {error.message}", messages.ERROR)
+            else:
+                done += 1
+        if done:
+            self.message_user(request, f"{done} orders {verb}.")
+
+    @admin.action(description="Resend to the provider (needs review only)")
+    def resend(self, request, queryset):
+        self._each(request, queryset.filter(status=Order.Status.NEEDS_REVIEW), order_review_resend, "queued again")
+
+    @admin.action(description="Cancel and refund in full")
+    def cancel_and_refund(self, request, queryset):
+        self._each(request, queryset.exclude(status__in=FINAL), order_cancel_refund, "cancelled and refunded")
+
+    def attach_view(self, request, order_id):
+        order = get_object_or_404(Order, pk=order_id)
+        form = AttachUpstreamForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                order_review_attach(
+                    order_id=order.pk,
+                    upstream_order_id=form.cleaned_data["upstream_order_id"],
+                    staff_id=request.user.pk,
+                )
+            except PanelError as error:
+                form.add_error("upstream_order_id", error.message)
+            else:
+                self.message_user(request, f"Order {order.pk} attached; polling takes over.")
+                return redirect("admin:orders_order_change", order.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Attach the provider's order id to order {order.pk}",
+            "form": form,
+            "order": order,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/orders/order/attach.html", context)
