@@ -94,6 +94,19 @@ def provider_balance_check(*, provider: Provider) -> Provider:
     return provider
 
 
+def untrusted_text(value: str, *, max_length: int) -> str:
+    """Upstream text is untrusted: drop control characters (PostgreSQL refuses NUL) and cap the length.
+
+    HTML needs no treatment here: templates escape everything they render.
+    """
+    cleaned = "".join(ch for ch in value if ch in "\n\t" or ch >= " ")
+    return cleaned.strip()[:max_length]
+
+
+SERVICE_ID_MAX_LENGTH = ProviderService._meta.get_field("service_id").max_length
+TEXT_LIMITS = {"name": 2000, "type": 100, "category": 1000, "description": 10000}
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """The provider's services after a sync: current rows, and the ids that disappeared."""
@@ -116,10 +129,12 @@ def provider_snapshot_store(*, provider: Provider, upstream: Sequence[UpstreamSe
     changed_rows: list[ProviderService] = []
     restored_ids: set[int] = set()
     for item in upstream:
-        if item.service_id in seen:
-            continue  # a provider listing one id twice: the first wins
+        if item.service_id in seen or len(item.service_id) > SERVICE_ID_MAX_LENGTH:
+            continue  # a provider listing one id twice: the first wins; an absurd id is not sellable
         seen.add(item.service_id)
         values = {field: getattr(item, field) for field in SNAPSHOT_FIELDS}
+        for field, limit in TEXT_LIMITS.items():
+            values[field] = untrusted_text(values[field], max_length=limit)
         row = existing.get(item.service_id)
         if row is None:
             new_rows.append(ProviderService(provider=provider, service_id=item.service_id, last_seen_at=now, **values))

@@ -11,7 +11,13 @@ from orders.models import Category, Service, ServiceChange
 from orders.pricing import service_cost, service_rate
 from providers.errors import ProviderError
 from providers.models import Provider, ProviderService
-from providers.services import SNAPSHOT_BATCH_SIZE, Snapshot, provider_client, provider_snapshot_store
+from providers.services import (
+    SNAPSHOT_BATCH_SIZE,
+    Snapshot,
+    provider_client,
+    provider_snapshot_store,
+    untrusted_text,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -34,15 +40,6 @@ class SyncReport:
             f"{self.total} services: {self.created} new ({self.held} held), {self.updated} updated, "
             f"{self.removed} removed, {self.restored} back"
         )
-
-
-def untrusted_text(value: str, *, max_length: int) -> str:
-    """Upstream names are untrusted: drop control characters (PostgreSQL refuses NUL) and cap the length.
-
-    HTML needs no treatment here: templates escape everything they render.
-    """
-    cleaned = "".join(ch for ch in value if ch in "\n\t" or ch >= " ")
-    return cleaned.strip()[:max_length]
 
 
 def services_sync(*, provider_id: int, progress: ProgressCallback | None = None) -> SyncReport:
