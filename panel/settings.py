@@ -48,7 +48,6 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 PANEL_CURRENCY = env.str("PANEL_CURRENCY", default="USD")
 PANEL_NAME = env.str("PANEL_NAME", default="SMM Panel")
-PANEL_DEMO_PROVIDER_URL = env.str("PANEL_DEMO_PROVIDER_URL", default="")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -100,8 +99,11 @@ WSGI_APPLICATION = "panel.wsgi.application"
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'panel.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
-    # Several processes (web, worker, beat) share the demo file: wait for the lock, don't fail.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # Several processes (web, worker, beat) share the demo file: take the write lock when a
+    # transaction starts (so it waits instead of failing on upgrade) and let readers go on (WAL).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+    )
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

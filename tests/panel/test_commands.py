@@ -5,8 +5,10 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from billing.models import LedgerEntry
+from orders.models import Order, Service
 from panel.models import User
 from panel.selectors import user_by_api_key
+from providers.models import Provider
 from tests.panel.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -81,5 +83,11 @@ def test_demo_setup_is_repeatable_and_prints_a_fresh_working_key():
     key = second.strip().splitlines()[-1].split(": ")[-1]
     assert user_by_api_key(key=key).username == "demo"
     assert first != second
-    assert User.objects.get(username="demo").balance == Decimal("100")
+    demo = User.objects.get(username="demo")
+    charges = sum(order.charge for order in Order.objects.filter(user=demo))
+    assert Order.objects.filter(user=demo).count() == 3
+    assert demo.balance + charges == Decimal("100")
     assert User.objects.get(username="admin").is_staff
+    provider = Provider.objects.get()
+    assert provider.api_url == "http://127.0.0.1:8001/api/v2"
+    assert Service.objects.filter(provider=provider, is_enabled=True).count() == 20

@@ -1,3 +1,4 @@
+import os
 import signal
 import subprocess
 import sys
@@ -7,20 +8,35 @@ from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Run the demo: web server, Celery worker and beat (and the simulated provider), until Ctrl-C."
+    help = "Run the demo: web server, Celery worker and beat, and the simulated provider, until Ctrl-C."
 
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--provider-port", type=int, default=8001)
 
-    def handle(self, *args, port, **options):
+    def handle(self, *args, port, provider_port, **options):
         python = sys.executable
         processes = {
             "web": [python, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
             "worker": [python, "-m", "celery", "-A", "panel", "worker", "-P", "threads", "-c", "4", "-l", "info"],
             "beat": [python, "-m", "celery", "-A", "panel", "beat", "-l", "info"],
         }
-        processes.update(self.extra_processes(python))
-        running = {name: subprocess.Popen(command) for name, command in processes.items()}  # noqa: S603
+        processes["provider"] = [
+            python,
+            "manage.py",
+            "simulate_provider",
+            "--port",
+            str(provider_port),
+            "--key",
+            "sim-key",
+            "--seed",
+            "7",
+            "--stage-seconds",
+            "20",
+        ]
+        # The demo moves quickly: orders are swept and polled every 10 seconds.
+        env = {**os.environ, "ORDER_POLL_INTERVAL": "10", "ORDER_PLACE_SWEEP_INTERVAL": "10"}
+        running = {name: subprocess.Popen(command, env=env) for name, command in processes.items()}  # noqa: S603
         self.stdout.write(
             f"\nPanel:  http://127.0.0.1:{port}/\nAdmin:  http://127.0.0.1:{port}/admin/\n"
             "Logins: admin / admin (staff), demo / demo-password (customer)\nCtrl-C stops everything.\n"
@@ -49,7 +65,3 @@ class Command(BaseCommand):
                     process.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     process.kill()
-
-    def extra_processes(self, python: str) -> dict[str, list[str]]:
-        """Processes beyond web, worker and beat (the simulated provider joins here)."""
-        return {}
