@@ -10,6 +10,7 @@ import socket
 
 LOCAL_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/panel"
 LOCAL_REDIS_URL = "redis://127.0.0.1:6379/15"
+LOCAL_BROKER_URL = "redis://127.0.0.1:6379/14"
 
 
 def _reachable(host: str, port: int) -> bool:
@@ -26,6 +27,7 @@ if "DATABASE_URL" not in os.environ and _reachable("127.0.0.1", 5432):
     os.environ["DATABASE_URL"] = LOCAL_POSTGRES_URL
 if "REDIS_URL" not in os.environ and _reachable("127.0.0.1", 6379):
     os.environ["REDIS_URL"] = LOCAL_REDIS_URL
+    os.environ.setdefault("CELERY_BROKER_URL", LOCAL_BROKER_URL)
 os.environ.setdefault("CELERY_BROKER_URL", "memory://")
 
 from panel.settings import *  # noqa: E402,F403
