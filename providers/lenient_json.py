@@ -12,7 +12,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["loads_lenient"]
+__all__ = ["loads", "loads_lenient"]
 
 _BOM = "\ufeff"
 

@@ -49,8 +49,15 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(405, JSON_TYPE, json.dumps({"error": "Incorrect request: use POST"}).encode(), allow="POST")
 
     def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            # Unread chunks would be taken for the next request on this keep-alive connection.
+            self.close_connection = True
+            self._send(411, JSON_TYPE, b'{"error":"Content-Length required"}')
+            return
+        length_text = self.headers.get("Content-Length") or "0"
+        length = int(length_text) if length_text.isdigit() else -1
         if length < 0 or length > MAX_BODY:
+            self.close_connection = True
             self._send(413, JSON_TYPE, b'{"error":"Request too large"}')
             return
         body = self.rfile.read(length)
