@@ -120,6 +120,7 @@ class Order(models.Model):
     params = models.JSONField(default=dict, blank=True)
     rate = models.DecimalField(**MONEY, help_text="Our price per 1,000 when ordered.")
     charge = models.DecimalField(**MONEY)
+    cost = models.DecimalField(**MONEY, default=Decimal("0"), help_text="What the provider should charge us.")
     refunded = models.DecimalField(**MONEY, default=Decimal("0"))
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.AWAITING)
     upstream_order_id = models.CharField(max_length=64, null=True, blank=True)

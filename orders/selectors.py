@@ -1,8 +1,12 @@
 from collections.abc import Iterable
+from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import Count, DecimalField, F, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from orders.models import Order, Refill, Service
+from providers.models import Provider
 
 
 def services_for_sale() -> QuerySet[Service]:
@@ -20,3 +24,36 @@ def orders_of_user(*, user, order_ids: Iterable[int]) -> dict[int, Order]:
 
 def refills_of_user(*, user, refill_ids: Iterable[int]) -> dict[int, Refill]:
     return Refill.objects.filter(user=user, pk__in=list(refill_ids)).in_bulk()
+
+
+def staff_dashboard_figures(*, now=None) -> dict:
+    """What an operator checks first: orders per status, money today and this month, providers, queues."""
+    now = now or timezone.now()
+    today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    month = today.replace(day=1)
+    money = DecimalField(max_digits=30, decimal_places=5)
+    zero = Value(Decimal("0"), output_field=money)
+
+    def period(start) -> dict:
+        sums = Order.objects.filter(created_at__gte=start).aggregate(
+            orders=Count("pk"),
+            revenue=Coalesce(Sum(F("charge") - F("refunded"), output_field=money), zero),
+            cost=Coalesce(Sum(Coalesce("upstream_charge", "cost"), output_field=money), zero),
+        )
+        sums["profit"] = sums["revenue"] - sums["cost"]
+        return sums
+
+    by_status = dict(Order.objects.order_by().values_list("status").annotate(count=Count("pk")))
+    providers = list(Provider.objects.order_by("name"))
+    return {
+        "by_status": [(label, by_status.get(value, 0), value) for value, label in Order.Status.choices],
+        "today": period(today),
+        "month": period(month),
+        "providers": [
+            {"provider": p, "low": p.balance is not None and p.balance < p.low_balance_alert} for p in providers
+        ],
+        "review_queue": list(
+            Order.objects.filter(status=Order.Status.NEEDS_REVIEW).select_related("user", "service").order_by("pk")[:50]
+        ),
+        "failed_syncs": [p for p in providers if p.last_sync_ok is False],
+    }

@@ -44,10 +44,13 @@ def order_create(*, user, service_id: object, data: dict) -> Order:
         raise OrderInvalid(ACTIVE_LINK_MESSAGE)
     rate = service.price
     # A package's rate is the price of the whole package.
-    charge = (
-        money_round(rate)
+    charge, cost = (
+        (money_round(rate), money_round(service.cost))
         if clean.is_package
-        else order_charge(rate=rate, quantity=clean.quantity, runs=clean.runs or 1)
+        else (
+            order_charge(rate=rate, quantity=clean.quantity, runs=clean.runs or 1),
+            order_charge(rate=service.cost, quantity=clean.quantity, runs=clean.runs or 1),
+        )
     )
     with transaction.atomic():
         order = Order.objects.create(
@@ -61,6 +64,7 @@ def order_create(*, user, service_id: object, data: dict) -> Order:
             params=clean.params,
             rate=rate,
             charge=charge,
+            cost=cost,
         )
         if charge > 0:
             balance_debit(user_id=user.pk, amount=charge, reference=f"order:{order.pk}", memo=f"Order {order.pk}")

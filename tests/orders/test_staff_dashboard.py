@@ -1,0 +1,31 @@
+from decimal import Decimal
+
+import pytest
+
+from orders.models import Order
+from tests.orders.factories import OrderFactory
+from tests.panel.factories import UserFactory
+from tests.providers.factories import ProviderFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_dashboard_shows_money_statuses_low_balances_and_the_review_queue(client):
+    client.force_login(UserFactory(is_staff=True))
+    ProviderFactory(name="Cheap upstream", balance=Decimal("2"), low_balance_alert=Decimal("10"))
+    OrderFactory(charge=Decimal("3"), cost=Decimal("2"), status=Order.Status.COMPLETED)
+    OrderFactory(charge=Decimal("1"), refunded=Decimal("0.5"), cost=Decimal("0.2"), upstream_charge=Decimal("0.1"))
+    stuck = OrderFactory(status=Order.Status.NEEDS_REVIEW, error="answer lost", cost=Decimal("0"))
+    page = client.get("/admin/dashboard/").content.decode()
+    assert 'data-testid="status-completed">1<' in page
+    assert 'data-testid="status-needs_review">1<' in page
+    # Revenue 3 + 0.5 + 1.2; cost 2 + 0.1 (the provider's own figure wins) + 0.
+    assert "<td>4.70000</td><td>2.10000</td><td>2.60000</td>" in page
+    assert "2.00000 USD (low)" in page
+    assert f'href="/admin/orders/order/{stuck.pk}/change/"' in page
+
+
+def test_customers_cannot_open_the_dashboard(client):
+    client.force_login(UserFactory())
+    response = client.get("/admin/dashboard/")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
