@@ -39,9 +39,9 @@ def money_parse(value: object) -> Decimal:
     return money_round(amount)
 
 
-def order_charge(*, rate: Decimal, quantity: int, runs: int = 1) -> Decimal:
-    """What an order costs: rate per 1,000 × quantity (× runs for drip-feed), rounded once."""
-    return money_round(rate * quantity * max(runs, 1) / RATE_UNIT)
+def order_charge(*, rate: Decimal, quantity: int, runs: int = 1, per: int = RATE_UNIT) -> Decimal:
+    """What an order costs: rate per 1,000 (`per` 1 for products) × quantity (× runs for drip-feed), rounded once."""
+    return money_round(rate * quantity * max(runs, 1) / per)
 
 
 def partial_refund(*, charge: Decimal, remains: int, quantity: int) -> Decimal:

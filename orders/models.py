@@ -3,6 +3,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 
+from billing.money import RATE_UNIT
 from providers.models import Provider, ProviderService
 
 MONEY = {"max_digits": settings.MONEY_MAX_DIGITS, "decimal_places": settings.MONEY_DECIMAL_PLACES}
@@ -30,7 +31,10 @@ class Service(models.Model):
         UPSTREAM = "upstream", "Removed by the provider"
         HELD = "held", "New, waiting for an operator"
 
+    Kind = ProviderService.Kind
+
     provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="catalog_services")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.SERVICE)
     provider_service = models.OneToOneField(ProviderService, on_delete=models.PROTECT, related_name="catalog_service")
     name = models.CharField(max_length=500)
     name_edited = models.BooleanField(default=False, help_text="An operator renamed it: sync keeps the name.")
@@ -38,13 +42,14 @@ class Service(models.Model):
     category_edited = models.BooleanField(default=False, help_text="An operator moved it: sync keeps the category.")
     type = models.CharField(max_length=100, default="Default")
     description = models.TextField(blank=True, default="")
+    require = models.CharField(max_length=500, blank=True, default="", help_text="What a product asks the buyer for.")
     min = models.PositiveBigIntegerField()
     max = models.PositiveBigIntegerField()
     refill = models.BooleanField(default=False)
     cancel = models.BooleanField(default=False)
     dripfeed = models.BooleanField(default=False)
-    cost = models.DecimalField(**MONEY, help_text="The provider's rate per 1,000, in our currency.")
-    rate = models.DecimalField(**MONEY, help_text="Our price per 1,000: cost with the provider's markup.")
+    cost = models.DecimalField(**MONEY, help_text="The provider's rate per 1,000 (per unit for products), ours.")
+    rate = models.DecimalField(**MONEY, help_text="Our price per 1,000 (per unit for products), with the markup.")
     rate_override = models.DecimalField(**MONEY, null=True, blank=True, help_text="Our price per 1,000, fixed.")
     is_enabled = models.BooleanField(default=True)
     disabled_by = models.CharField(max_length=16, choices=DisabledBy.choices, blank=True, default=DisabledBy.NOBODY)
@@ -67,8 +72,12 @@ class Service(models.Model):
 
     @property
     def price(self) -> Decimal:
-        """The rate customers pay per 1,000."""
+        """The rate customers pay: per 1,000 units, or per unit for a product."""
         return self.rate_override if self.rate_override is not None else self.rate
+
+    @property
+    def units_per_rate(self) -> int:
+        return 1 if self.kind == self.Kind.PRODUCT else RATE_UNIT
 
 
 class ServiceChange(models.Model):
@@ -131,6 +140,7 @@ class Order(models.Model):
     error = models.CharField(
         max_length=500, blank=True, default="", help_text="The last problem, shown to the customer."
     )
+    result = models.TextField(blank=True, default="", help_text="What a product order delivered (accounts, codes).")
     placement_attempts = models.PositiveSmallIntegerField(default=0)
     placing_started_at = models.DateTimeField(null=True, blank=True)
     placed_at = models.DateTimeField(null=True, blank=True)

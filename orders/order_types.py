@@ -51,9 +51,11 @@ ORDER_TYPES: dict[str, OrderType] = {
     "groups": OrderType(needs=("link", "quantity", "groups")),
     "special": OrderType(needs=("link", "quantity"), optional=("list", "suggest", "search")),
     "invites from groups": OrderType(needs=("link", "quantity", "groups")),
+    # Seed 003's products: what the buyer must give (an account, an e-mail) goes in `require`.
+    "product": OrderType(needs=("quantity",), optional=("require",)),
 }
 LIST_FIELDS = {"comments", "usernames", "hashtags", "groups", "list", "suggest", "search"}
-TEXT_FIELDS = {"hashtag", "username", "media"}
+TEXT_FIELDS = {"hashtag", "username", "media", "require"}
 WHOLE_NUMBER_FIELDS = {"quantity", "runs", "interval", "answer_number", "min", "max", "posts", "old_posts", "delay"}
 
 

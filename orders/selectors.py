@@ -9,17 +9,20 @@ from orders.models import Order, Refill, Service
 from providers.models import Provider
 
 
-def services_for_sale() -> QuerySet[Service]:
+def services_for_sale(*, kind: str = Service.Kind.SERVICE) -> QuerySet[Service]:
     return (
-        Service.objects.filter(is_enabled=True, provider__is_active=True, category__is_enabled=True)
+        Service.objects.filter(kind=kind, is_enabled=True, provider__is_active=True, category__is_enabled=True)
         .select_related("category")
         .order_by("category__sort_order", "category__name", "pk")
     )
 
 
-def orders_of_user(*, user, order_ids: Iterable[int]) -> dict[int, Order]:
+def orders_of_user(*, user, order_ids: Iterable[int], kind: str | None = None) -> dict[int, Order]:
     """The user's orders among these ids, in one query; others' ids are simply absent."""
-    return Order.objects.filter(user=user, pk__in=list(order_ids)).in_bulk()
+    orders = Order.objects.filter(user=user, pk__in=list(order_ids))
+    if kind:
+        orders = orders.filter(service__kind=kind)
+    return orders.in_bulk()
 
 
 def refills_of_user(*, user, refill_ids: Iterable[int]) -> dict[int, Refill]:

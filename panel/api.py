@@ -18,7 +18,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from billing.money import money_str
-from orders.models import Order, Refill
+from orders.models import Order, Refill, Service
 from orders.selectors import orders_of_user, refills_of_user, services_for_sale
 from orders.services.ordering import order_cancel_request, order_create, refill_request
 from panel.api_keys import api_key_hash
@@ -231,6 +231,55 @@ def action_balance(user, data) -> object:
     return {"balance": money_str(user.balance), "currency": settings.PANEL_CURRENCY}
 
 
+def action_products(user, data) -> object:
+    return [
+        {
+            "product": product.pk,
+            "name": product.name,
+            "require": product.require,
+            "rate": money_str(product.price),
+            "min": product.min,
+            "max": product.max,
+            "category": product.category.name,
+            "status": "In stock",
+            "type": product.type,
+        }
+        for product in services_for_sale(kind=Service.Kind.PRODUCT)
+    ]
+
+
+def action_add_product_order(user, data) -> object:
+    product_id = _required(data, "product")
+    fields = {"quantity": _scalar(data, "quantity"), "require": _scalar(data, "require")}
+    order = order_create(user=user, service_id=product_id, data=fields, kind=Service.Kind.PRODUCT)
+    return {"order": order.pk}
+
+
+def _product_order_status(order: Order) -> dict:
+    answer = {"charge": money_str(order.charge), "status": PROTOCOL_STATUS[order.status], "result": order.result}
+    if order.status == Order.Status.CANCELED and order.error:
+        answer["note"] = order.error
+    return answer
+
+
+def action_product_order_status(user, data) -> object:
+    if _scalar(data, "orders") is not None:
+        ids = _ids(_required(data, "orders"), "orders")
+        orders = orders_of_user(user=user, order_ids=_numeric(ids), kind=Service.Kind.PRODUCT)
+        return {
+            i: _product_order_status(orders[int(i)])
+            if ID_PATTERN.fullmatch(i) and int(i) in orders
+            else {"error": "Incorrect order ID"}
+            for i in ids
+        }
+    order_id = _required(data, "order")
+    orders = orders_of_user(user=user, order_ids=_numeric([order_id]), kind=Service.Kind.PRODUCT)
+    order = orders.get(int(order_id)) if ID_PATTERN.fullmatch(order_id) else None
+    if order is None:
+        raise ApiError("Incorrect order ID")
+    return _product_order_status(order)
+
+
 ACTIONS: dict[str, Callable] = {
     "services": action_services,
     "add": action_add,
@@ -239,6 +288,9 @@ ACTIONS: dict[str, Callable] = {
     "refill_status": action_refill_status,
     "cancel": action_cancel,
     "balance": action_balance,
+    "products": action_products,
+    "add_product_order": action_add_product_order,
+    "product_order_status": action_product_order_status,
 }
 
 

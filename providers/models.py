@@ -62,9 +62,15 @@ class Provider(models.Model):
 
 
 class ProviderService(models.Model):
-    """A provider's service as it last answered `services`: the raw snapshot our catalog is made from."""
+    """A provider's service (or product, seed 003) as it last answered: the snapshot our catalog is made from."""
+
+    class Kind(models.TextChoices):
+        SERVICE = "service", "Service"
+        # Seed 003's products (accounts, subscriptions): priced per unit, ordered with add_product_order.
+        PRODUCT = "product", "Product"
 
     provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="upstream_services")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.SERVICE)
     service_id = models.CharField(max_length=64)
     name = models.TextField()
     type = models.CharField(max_length=100, default="Default")
@@ -76,13 +82,14 @@ class ProviderService(models.Model):
     cancel = models.BooleanField(default=False)
     dripfeed = models.BooleanField(default=False)
     description = models.TextField(blank=True, default="")
+    require = models.CharField(max_length=500, blank=True, default="", help_text="What a product asks the buyer for.")
     is_available = models.BooleanField(default=True, help_text="False once the provider stopped listing it.")
     first_seen_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField()
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["provider", "service_id"], name="provider_service_once"),
+            models.UniqueConstraint(fields=["provider", "kind", "service_id"], name="provider_service_once"),
         ]
 
     def __str__(self) -> str:

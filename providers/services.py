@@ -10,13 +10,26 @@ from django.db import transaction
 from django.utils import timezone
 
 from panel.errors import PanelError
-from providers.client import ProviderClient, UpstreamService
+from providers.client import ProviderClient, UpstreamProduct, UpstreamService
 from providers.models import Provider, ProviderService
 
 # Rows per bulk INSERT/UPDATE: large enough that a 10,000-service provider syncs in a
 # handful of queries, small enough to stay far below PostgreSQL's 65,535 parameters.
 SNAPSHOT_BATCH_SIZE = 1000
-SNAPSHOT_FIELDS = ("name", "type", "category", "rate", "min", "max", "refill", "cancel", "dripfeed", "description")
+SNAPSHOT_FIELDS = (
+    "name",
+    "type",
+    "category",
+    "rate",
+    "min",
+    "max",
+    "refill",
+    "cancel",
+    "dripfeed",
+    "description",
+    "require",
+)
+PRODUCT_TYPE = "Product"
 
 
 class ProviderInvalid(PanelError):
@@ -104,7 +117,7 @@ def untrusted_text(value: str, *, max_length: int) -> str:
 
 
 SERVICE_ID_MAX_LENGTH = ProviderService._meta.get_field("service_id").max_length
-TEXT_LIMITS = {"name": 2000, "type": 100, "category": 1000, "description": 10000}
+TEXT_LIMITS = {"name": 2000, "type": 100, "category": 1000, "description": 10000, "require": 500}
 
 
 @dataclass(frozen=True)
@@ -117,27 +130,54 @@ class Snapshot:
     restored_ids: set[int]
 
 
-def provider_snapshot_store(*, provider: Provider, upstream: Sequence[UpstreamService]) -> Snapshot:
-    """Store what `services` answered: insert new rows, update changed ones, mark missing ones.
+def _snapshot_values(item: UpstreamService | UpstreamProduct) -> dict:
+    if isinstance(item, UpstreamProduct):
+        return {
+            "name": item.name,
+            "type": PRODUCT_TYPE,
+            "category": item.category,
+            "rate": item.rate,
+            "min": item.min,
+            "max": item.max,
+            "refill": False,
+            "cancel": False,
+            "dripfeed": False,
+            "require": item.require or "",
+            "description": f"Requires: {item.require}" if item.require else "",
+        }
+    return {field: getattr(item, field) for field in SNAPSHOT_FIELDS if field != "require"} | {"require": ""}
+
+
+def provider_snapshot_store(
+    *,
+    provider: Provider,
+    upstream: Sequence[UpstreamService] | Sequence[UpstreamProduct],
+    kind: str = ProviderService.Kind.SERVICE,
+) -> Snapshot:
+    """Store what `services` (or `products`) answered: insert new rows, update changed ones, mark missing ones.
 
     A constant number of queries per SNAPSHOT_BATCH_SIZE rows, whatever the provider's size.
     """
     now = timezone.now()
-    existing = {row.service_id: row for row in ProviderService.objects.filter(provider=provider)}
+    rows = ProviderService.objects.filter(provider=provider, kind=kind)
+    existing = {row.service_id: row for row in rows}
     seen: set[str] = set()
     new_rows: list[ProviderService] = []
     changed_rows: list[ProviderService] = []
     restored_ids: set[int] = set()
     for item in upstream:
-        if item.service_id in seen or len(item.service_id) > SERVICE_ID_MAX_LENGTH:
+        item_id = item.product_id if isinstance(item, UpstreamProduct) else item.service_id
+        if item_id in seen or len(item_id) > SERVICE_ID_MAX_LENGTH:
             continue  # a provider listing one id twice: the first wins; an absurd id is not sellable
-        seen.add(item.service_id)
-        values = {field: getattr(item, field) for field in SNAPSHOT_FIELDS}
+        seen.add(item_id)
+        values = _snapshot_values(item)
         for field, limit in TEXT_LIMITS.items():
             values[field] = untrusted_text(values[field], max_length=limit)
-        row = existing.get(item.service_id)
+        row = existing.get(item_id)
         if row is None:
-            new_rows.append(ProviderService(provider=provider, service_id=item.service_id, last_seen_at=now, **values))
+            new_rows.append(
+                ProviderService(provider=provider, kind=kind, service_id=item_id, last_seen_at=now, **values)
+            )
             continue
         if not row.is_available:
             restored_ids.add(row.pk)
@@ -155,13 +195,11 @@ def provider_snapshot_store(*, provider: Provider, upstream: Sequence[UpstreamSe
             changed_rows + removed, [*SNAPSHOT_FIELDS, "is_available"], batch_size=SNAPSHOT_BATCH_SIZE
         )
         # After the removals above, the available rows are exactly the ones just seen.
-        ProviderService.objects.filter(provider=provider, is_available=True).update(last_seen_at=now)
+        rows.filter(is_available=True).update(last_seen_at=now)
     # bulk_create sets primary keys on PostgreSQL and SQLite; read them back where it did not.
     if new_rows and new_rows[0].pk is None:
         new_ids = [row.service_id for row in new_rows]
-        stored = ProviderService.objects.filter(provider=provider, service_id__in=new_ids).in_bulk(
-            field_name="service_id"
-        )
+        stored = {row.service_id: row for row in rows.filter(service_id__in=new_ids)}
         new_rows = [stored[service_id] for service_id in new_ids]
     current = [row for row in existing.values() if row.service_id in seen] + new_rows
     return Snapshot(current=current, created_ids={r.pk for r in new_rows}, removed=removed, restored_ids=restored_ids)

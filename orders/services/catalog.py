@@ -22,7 +22,7 @@ from providers.services import (
 logger = logging.getLogger(__name__)
 
 UNCATEGORISED = "Other"
-SYNCED_FIELDS = ("type", "description", "min", "max", "refill", "cancel", "dripfeed", "cost", "rate")
+SYNCED_FIELDS = ("type", "description", "require", "min", "max", "refill", "cancel", "dripfeed", "cost", "rate")
 ProgressCallback = Callable[[int, int], None]
 
 
@@ -35,6 +35,10 @@ class SyncReport:
     restored: int = 0
     held: int = 0
 
+    def merge(self, other: "SyncReport") -> None:
+        for name in ("total", "created", "updated", "removed", "restored", "held"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
     def __str__(self) -> str:
         return (
             f"{self.total} services: {self.created} new ({self.held} held), {self.updated} updated, "
@@ -45,13 +49,20 @@ class SyncReport:
 def services_sync(*, provider_id: int, progress: ProgressCallback | None = None) -> SyncReport:
     """Fetch the provider's services and bring the snapshot and our catalog up to date."""
     provider = Provider.objects.get(pk=provider_id)
+    client = provider_client(provider=provider)
     try:
-        upstream = provider_client(provider=provider).services()
+        upstream = client.services()
+        products = client.products() if client.supports("products") else None
     except ProviderError as error:
         _record_sync(provider=provider, ok=False, message=error.message)
         raise
     snapshot = provider_snapshot_store(provider=provider, upstream=upstream)
     report = _catalog_update(provider=provider, snapshot=snapshot, progress=progress)
+    if products is not None:
+        product_snapshot = provider_snapshot_store(
+            provider=provider, upstream=products, kind=ProviderService.Kind.PRODUCT
+        )
+        report.merge(_catalog_update(provider=provider, snapshot=product_snapshot, progress=None))
     _record_sync(provider=provider, ok=True, message=str(report))
     logger.info("synced %s: %s", provider.name, report)
     return report
@@ -77,6 +88,7 @@ def _catalog_update(*, provider: Provider, snapshot: Snapshot, progress: Progres
         return untrusted_text(row.category, max_length=255) or UNCATEGORISED
 
     categories = _categories_by_name({category_name(row) for row in snapshot.current})
+    # Both kinds of the provider: rows are looked up by their snapshot row, so the other kind is never touched.
     existing = {s.provider_service_id: s for s in Service.objects.filter(provider=provider)}
     report = SyncReport(total=len(snapshot.current))
     new_services: list[Service] = []
@@ -88,6 +100,7 @@ def _catalog_update(*, provider: Provider, snapshot: Snapshot, progress: Progres
         values = {
             "type": untrusted_text(row.type, max_length=100) or "Default",
             "description": untrusted_text(row.description, max_length=5000),
+            "require": row.require,
             "min": row.min,
             "max": row.max,
             "refill": row.refill,
@@ -103,6 +116,7 @@ def _catalog_update(*, provider: Provider, snapshot: Snapshot, progress: Progres
             held = provider.hold_new_services
             service = Service(
                 provider=provider,
+                kind=row.kind,
                 provider_service=row,
                 name=name,
                 category=category,
@@ -176,9 +190,12 @@ def _catalog_update(*, provider: Provider, snapshot: Snapshot, progress: Progres
 def catalog_reprice(*, provider_id: int) -> SyncReport:
     """Re-price a provider's services from the last snapshot (after a markup change), without calling it."""
     provider = Provider.objects.get(pk=provider_id)
-    current = list(ProviderService.objects.filter(provider=provider, is_available=True))
-    snapshot = Snapshot(current=current, created_ids=set(), removed=[], restored_ids=set())
-    return _catalog_update(provider=provider, snapshot=snapshot, progress=None)
+    report = SyncReport()
+    for kind in ProviderService.Kind.values:
+        current = list(ProviderService.objects.filter(provider=provider, kind=kind, is_available=True))
+        snapshot = Snapshot(current=current, created_ids=set(), removed=[], restored_ids=set())
+        report.merge(_catalog_update(provider=provider, snapshot=snapshot, progress=None))
+    return report
 
 
 def services_set_enabled(*, service_ids: list[int], enabled: bool) -> int:

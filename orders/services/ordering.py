@@ -22,16 +22,19 @@ class AccountSuspended(PanelError):
     default_message = "Your account has been suspended."
 
 
-def order_create(*, user, service_id: object, data: dict) -> Order:
+def order_create(*, user, service_id: object, data: dict, kind: str | None = None) -> Order:
     """Charge the customer and record the order in one transaction; placement is queued after commit.
 
     `data` holds the order's fields as the customer gave them (link, quantity, comments...).
+    `kind` restricts the order to services or to products (seed 003's add_product_order).
     Raises OrderInvalid (naming the field) or InsufficientFunds; then nothing is written.
     """
     if not user.is_active:
         raise AccountSuspended()
-    service = _service_for_sale(service_id)
+    service = _service_for_sale(service_id, kind=kind)
     clean = order_fields_clean(service_type=service.type, dripfeed=service.dripfeed, data=data)
+    if service.kind == Service.Kind.PRODUCT and service.require and not clean.params.get("require"):
+        raise OrderInvalid(f"Incorrect request: require is required ({service.require})")
     if clean.limited_quantity < service.min:
         raise OrderInvalid(f"Quantity less than minimal {service.min}")
     if clean.limited_quantity > service.max:
@@ -48,8 +51,8 @@ def order_create(*, user, service_id: object, data: dict) -> Order:
         (money_round(rate), money_round(service.cost))
         if clean.is_package
         else (
-            order_charge(rate=rate, quantity=clean.quantity, runs=clean.runs or 1),
-            order_charge(rate=service.cost, quantity=clean.quantity, runs=clean.runs or 1),
+            order_charge(rate=rate, quantity=clean.quantity, runs=clean.runs or 1, per=service.units_per_rate),
+            order_charge(rate=service.cost, quantity=clean.quantity, runs=clean.runs or 1, per=service.units_per_rate),
         )
     )
     with transaction.atomic():
@@ -72,16 +75,18 @@ def order_create(*, user, service_id: object, data: dict) -> Order:
     return order
 
 
-def _service_for_sale(service_id: object) -> Service:
+def _service_for_sale(service_id: object, *, kind: str | None) -> Service:
+    wrong = "Incorrect product ID" if kind == Service.Kind.PRODUCT else "Incorrect service ID"
     try:
         pk = int(str(service_id).strip())
     except ValueError:
-        raise OrderInvalid("Incorrect service ID") from None
-    service = (
-        Service.objects.select_related("provider").filter(pk=pk, is_enabled=True, provider__is_active=True).first()
-    )
+        raise OrderInvalid(wrong) from None
+    services = Service.objects.select_related("provider").filter(pk=pk, is_enabled=True, provider__is_active=True)
+    if kind:
+        services = services.filter(kind=kind)
+    service = services.first()
     if service is None:
-        raise OrderInvalid("Incorrect service ID")
+        raise OrderInvalid(wrong)
     return service
 
 

@@ -14,10 +14,10 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from orders.models import Order, Refill
+from orders.models import Order, Refill, Service
 from orders.order_types import order_type_for
 from orders.services.transitions import UPSTREAM_ACTIVE, InvalidTransition, Move, orders_transition
-from providers.client import OrderStatusResult
+from providers.client import OrderStatusResult, ProductOrderStatusResult
 from providers.errors import ProviderError, ProviderUnreachable
 from providers.models import Provider
 from providers.services import provider_client
@@ -65,7 +65,7 @@ class PlaceOutcome:
 
 def order_place(*, order_id: int, actor: str = "worker") -> PlaceOutcome:
     """Send one awaiting order upstream with `add`; only the caller that claims it sends."""
-    order = Order.objects.select_related("service", "provider").filter(pk=order_id).first()
+    order = Order.objects.select_related("service__provider_service", "provider").filter(pk=order_id).first()
     if order is None or order.status != S.AWAITING:
         return PlaceOutcome(order_id=order_id, claimed=False)
     attempts = order.placement_attempts + 1
@@ -81,8 +81,16 @@ def order_place(*, order_id: int, actor: str = "worker") -> PlaceOutcome:
     )
     if not claimed:
         return PlaceOutcome(order_id=order_id, claimed=False)
+    client = provider_client(provider=order.provider)
     try:
-        result = provider_client(provider=order.provider).add(**order_add_fields(order=order))
+        if order.service.kind == Service.Kind.PRODUCT:
+            result = client.add_product_order(
+                product=order.service.provider_service.service_id,
+                quantity=order.quantity,
+                require=str(order.params.get("require", "")),
+            )
+        else:
+            result = client.add(**order_add_fields(order=order))
     except ProviderError as error:
         return _placement_failed(order=order, error=error, attempts=attempts, actor=actor)
     except Exception as error:
@@ -167,14 +175,20 @@ class PollReport:
     errors: list[str] = field(default_factory=list)
 
 
-def _status_move(order_id: int, result: OrderStatusResult | None) -> Move:
+def _status_move(order_id: int, result: OrderStatusResult | ProductOrderStatusResult | None) -> Move:
     if result is None or result.error:
         return Move(order_id=order_id, status=None, fields={"error": (result.error if result else "no answer")[:500]})
     fields = {"upstream_status": result.raw_status[:64], "error": ""}
-    if result.start_count is not None:
-        fields["start_count"] = result.start_count
-    if result.remains is not None:
-        fields["remains"] = max(result.remains, 0)
+    if isinstance(result, ProductOrderStatusResult):
+        # What the customer bought (an account, a code) is delivered through the order itself.
+        fields["result"] = result.result or ""
+        fields["error"] = (result.note or "")[:500]
+    else:
+        if result.start_count is not None:
+            fields["start_count"] = result.start_count
+        if result.remains is not None:
+            # Seed 003 shows remains "-2" on a Completed order: over-delivery owes no refund.
+            fields["remains"] = max(result.remains, 0)
     if result.charge is not None:
         fields["upstream_charge"] = result.charge
     if result.status is None:
@@ -189,21 +203,28 @@ def orders_poll(*, provider_id: int, actor: str = "poller") -> PollReport:
     active = list(
         Order.objects.filter(provider_id=provider_id, status__in=UPSTREAM_ACTIVE, upstream_order_id__isnull=False)
         .order_by("pk")
-        .values_list("pk", "upstream_order_id")
+        .values_list("pk", "upstream_order_id", "service__kind")
     )
     report = PollReport(orders=len(active))
     client = provider_client(provider=provider)
-    for chunk in _chunks(active):
-        report.calls += 1
-        try:
-            answers = client.statuses([upstream_id for _, upstream_id in chunk])
-        except ProviderError as error:
-            logger.warning("poll of %s failed: %s", provider.name, error)
-            report.errors.append(str(error))
-            continue
-        moves = [_status_move(pk, answers.get(upstream_id)) for pk, upstream_id in chunk]
-        report.changed += len(orders_transition(moves=moves, actor=actor))
+    services = [(pk, upstream_id) for pk, upstream_id, kind in active if kind == Service.Kind.SERVICE]
+    products = [(pk, upstream_id) for pk, upstream_id, kind in active if kind == Service.Kind.PRODUCT]
+    for ask, chunks in ((client.statuses, _chunks(services)), (client.product_order_statuses, _chunks(products))):
+        for chunk in chunks:
+            _poll_chunk(ask=ask, chunk=chunk, report=report, provider=provider, actor=actor)
     return report
+
+
+def _poll_chunk(*, ask, chunk: list, report: PollReport, provider: Provider, actor: str) -> None:
+    report.calls += 1
+    try:
+        answers = ask([upstream_id for _, upstream_id in chunk])
+    except ProviderError as error:
+        logger.warning("poll of %s failed: %s", provider.name, error)
+        report.errors.append(str(error))
+        return
+    moves = [_status_move(pk, answers.get(upstream_id)) for pk, upstream_id in chunk]
+    report.changed += len(orders_transition(moves=moves, actor=actor))
 
 
 def refills_send(*, provider_id: int) -> int:

@@ -27,7 +27,9 @@ class Upstream:
         return self.provider
 
     def service(self, upstream_id: int) -> Service:
-        return Service.objects.get(provider=self.provider, provider_service__service_id=str(upstream_id))
+        return Service.objects.get(
+            provider=self.provider, kind=Service.Kind.SERVICE, provider_service__service_id=str(upstream_id)
+        )
 
     def finish_everything(self):
         self.clock.advance(1000)

@@ -41,8 +41,10 @@ def test_add_provider_detects_the_dialect_prints_the_balance_and_sync_fills_the_
     assert (provider.dialect, provider.currency, provider.markup_percent) == (dialect, "USD", 25)
     assert provider.api_key == "k3y" and "k3y" not in provider.api_key_encrypted
     output = _call("sync_services", "--provider", f"sim-{dialect}", "--no-progress")
-    assert "20 services: 20 new" in output
-    assert Service.objects.filter(provider=provider, is_enabled=True).count() == 20
+    products = 6 if dialect == "003" else 0
+    assert f"{20 + products} services: {20 + products} new" in output
+    assert Service.objects.filter(provider=provider, kind="service", is_enabled=True).count() == 20
+    assert Service.objects.filter(provider=provider, kind="product", is_enabled=True).count() == products
 
 
 def test_add_provider_with_hold_new_keeps_services_disabled(simulators):
