@@ -3,6 +3,7 @@ from django.http import HttpResponse
 from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 
+from orders.staff_views import staff_dashboard
 from panel.api import ApiV2View
 
 
@@ -11,8 +12,10 @@ def healthz(request):
 
 
 urlpatterns = [
+    path("admin/dashboard/", staff_dashboard, name="staff_dashboard"),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     re_path(r"^api/v2/?$", csrf_exempt(ApiV2View.as_view()), name="api_v2"),
     path("", include("billing.urls")),
+    path("", include("panel.web_urls")),
 ]

@@ -73,3 +73,8 @@ def pytest_report_header(config):
         f"redis: {'unreachable: ' + REDIS_PROBLEM if REDIS_PROBLEM else os.environ['REDIS_URL']}",
         f"celery broker: {settings.CELERY_BROKER_URL}",
     ]
+
+
+from tests.upstream import upstream, upstream_factory  # noqa: E402
+
+__all__ = ["upstream", "upstream_factory"]

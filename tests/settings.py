@@ -32,5 +32,9 @@ os.environ.setdefault("CELERY_BROKER_URL", "memory://")
 
 from panel.settings import *  # noqa: E402,F403
 
+# Live-server threads must not keep connections open past their request: the test database
+# is dropped at the end.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+
 # Tests create many users: a fast hasher keeps the suite quick.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,193 @@
+// The new-order page: filter services by category or search, show the chosen service's
+// fields and details, and price the order as the customer types. The server decides: this
+// only mirrors order_create's rule (rate × quantity / 1000 × runs, or rate × quantity for a
+// product sold per unit; a package costs its rate).
+// Upstream text (names, descriptions) goes in through textContent / Option(), never as HTML.
+(function () {
+  "use strict";
+
+  const form = document.getElementById("new-order-form");
+  const dataNode = document.getElementById("services-data");
+  if (!form || !dataNode) return;
+
+  const services = JSON.parse(dataNode.textContent);
+  const byId = new Map(services.map((s) => [s.id, s]));
+  const categorySelect = document.getElementById("id_category");
+  const categoryNames = new Map(Array.from(categorySelect.options).map((o) => [Number(o.value), o.text]));
+  const serviceSelect = document.getElementById("id_service");
+  const search = document.getElementById("service-search");
+  const dripfeedBox = document.getElementById("id_dripfeed");
+  const dripfeedRow = document.getElementById("field-dripfeed");
+  const chargeOut = document.getElementById("order-charge");
+  const chargeWarning = document.getElementById("charge-warning");
+  const submit = document.getElementById("new-order-submit");
+  const balance = parseFloat(form.dataset.balance || "0");
+  const currency = form.dataset.currency || "";
+  const fieldRows = Array.from(form.querySelectorAll(".field[data-field]")).filter((row) => row.id !== "field-service");
+
+  document.getElementById("field-search").hidden = false;
+
+  function text(id, value) {
+    const node = document.getElementById(id);
+    if (node) node.textContent = value;
+  }
+
+  function money(value) {
+    // As billing.money.money_str writes it: five decimals at most, two at least.
+    let out = (Math.round(value * 1e5) / 1e5).toFixed(5).replace(/0+$/, "");
+    const [whole, fraction = ""] = out.split(".");
+    return whole + "." + fraction.padEnd(2, "0");
+  }
+
+  function wholeNumber(name) {
+    const input = form.elements[name];
+    if (!input) return 0;
+    const value = input.value.trim();
+    return /^\d{1,12}$/.test(value) ? parseInt(value, 10) : 0;
+  }
+
+  function lineCount(name) {
+    const input = form.elements[name];
+    if (!input) return 0;
+    return input.value.split(/\r?\n/).filter((line) => line.trim() !== "").length;
+  }
+
+  function current() {
+    return byId.get(Number(serviceSelect.value)) || null;
+  }
+
+  function unit(service) {
+    return service.per === 1000 ? "per 1000" : "each";
+  }
+
+  function label(service) {
+    return `${service.id} — ${service.name} — ${service.rate} ${currency} ${unit(service)}`;
+  }
+
+  function fillServices() {
+    const query = search.value.trim().toLowerCase();
+    const chosen = Number(serviceSelect.value);
+    const category = Number(categorySelect.value);
+    const matches = query
+      ? services.filter((s) => String(s.id).startsWith(query) || s.name.toLowerCase().includes(query))
+      : services.filter((s) => s.category === category);
+    serviceSelect.replaceChildren();
+    if (!matches.length) {
+      const none = new Option("No service matches", "");
+      none.disabled = true;
+      serviceSelect.add(none);
+    }
+    let group = null;
+    let groupCategory = null;
+    for (const service of matches) {
+      if (query && service.category !== groupCategory) {
+        group = document.createElement("optgroup");
+        group.label = categoryNames.get(service.category) || "";
+        serviceSelect.append(group);
+        groupCategory = service.category;
+      }
+      const option = new Option(label(service), String(service.id));
+      (group || serviceSelect).append(option);
+    }
+    const keep = matches.find((s) => s.id === chosen) || matches[0];
+    if (keep) serviceSelect.value = String(keep.id);
+  }
+
+  function clearErrors() {
+    for (const node of form.querySelectorAll(".field-error")) {
+      if (node.id === "charge-warning") continue;
+      node.hidden = true;
+      node.textContent = "";
+    }
+    for (const row of form.querySelectorAll(".field.has-error")) row.classList.remove("has-error");
+    const formErrors = document.getElementById("form-errors");
+    if (formErrors) formErrors.hidden = true;
+  }
+
+  function showService(service) {
+    const fields = new Set(service ? service.fields : []);
+    const required = new Set(service ? service.required : []);
+    const dripfeed = Boolean(service && service.dripfeed);
+    dripfeedRow.hidden = !dripfeed;
+    for (const row of fieldRows) {
+      const name = row.dataset.field;
+      row.hidden = row.dataset.dripfeed ? !(dripfeed && dripfeedBox.checked) : !fields.has(name);
+      const mark = row.querySelector("[data-required-mark]");
+      if (mark) mark.hidden = !required.has(name);
+    }
+    submit.disabled = !service;
+    document.getElementById("service-info").hidden = !service;
+    if (!service) return;
+    if (categorySelect.value !== String(service.category) && !search.value.trim()) {
+      categorySelect.value = String(service.category);
+    }
+    text("service-name", service.name);
+    text("service-rate", service.rate);
+    text("service-rate-unit", unit(service));
+    text("require-hint", service.require || "");
+    text("service-min", String(service.min));
+    text("service-max", String(service.max));
+    text("service-refill", service.refill ? "Yes" : "No");
+    text("service-cancel", service.cancel ? "Yes" : "No");
+    text("quantity-limits", `Min ${service.min} – Max ${service.max}`);
+    const description = document.getElementById("service-description");
+    description.textContent = service.description;
+    description.hidden = !service.description;
+  }
+
+  function price() {
+    const service = current();
+    let units = 0;
+    let total = null;
+    if (service) {
+      const rate = parseFloat(service.rate);
+      if (service.price_by === "package") {
+        total = rate;
+      } else if (service.price_by === "subscription") {
+        units = wholeNumber("max") * wholeNumber("posts");
+        total = units ? (rate * units) / service.per : null;
+      } else if (service.price_by.startsWith("lines:")) {
+        units = lineCount(service.price_by.slice("lines:".length));
+        total = units ? (rate * units) / service.per : null;
+      } else {
+        const runs = service.dripfeed && dripfeedBox.checked ? Math.max(wholeNumber("runs"), 1) : 1;
+        units = wholeNumber("quantity");
+        total = units ? (rate * units * runs) / service.per : null;
+      }
+    }
+    chargeOut.textContent = total === null ? "—" : money(total);
+    chargeWarning.hidden = !(total !== null && total > balance);
+  }
+
+  categorySelect.addEventListener("change", () => {
+    search.value = "";
+    fillServices();
+    clearErrors();
+    showService(current());
+    price();
+  });
+  search.addEventListener("input", () => {
+    fillServices();
+    showService(current());
+    price();
+  });
+  search.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") event.preventDefault();
+  });
+  serviceSelect.addEventListener("change", () => {
+    clearErrors();
+    showService(current());
+    price();
+  });
+  dripfeedBox.addEventListener("change", () => {
+    showService(current());
+    price();
+  });
+  form.addEventListener("input", (event) => {
+    if (event.target !== search) price();
+  });
+
+  fillServices();
+  showService(current());
+  price();
+})();

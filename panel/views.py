@@ -1,0 +1,575 @@
+"""The customer website: thin views that read the customer's own rows, call one service, and
+render its result or its `PanelError` message."""
+
+import json
+from decimal import Decimal, InvalidOperation
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count, F, Q, Sum
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from billing.money import RATE_UNIT, money_str
+from orders.models import Category, Order, Refill, ServiceChange
+from orders.order_types import ORDER_TYPES, SUBSCRIPTION_DELAYS
+from orders.selectors import services_for_sale
+from orders.services.ordering import order_cancel_request, order_create, refill_request
+from orders.services.transitions import ACTIVE, UPSTREAM_ACTIVE
+from panel.api import PROTOCOL_STATUS, REFILL_STATUS
+from panel.errors import PanelError
+from panel.forms import (
+    DRIPFEED_FIELDS,
+    FIELD_TEXT,
+    ORDER_FIELDS,
+    MassOrderForm,
+    NewOrderForm,
+    SignupForm,
+    mass_order_line_parse,
+    service_for_js,
+    service_order_fields,
+    service_rate_unit,
+    service_required_fields,
+    service_takes_dripfeed,
+)
+from panel.services import api_key_rotate, customer_create
+
+ORDERS_PER_PAGE = 25
+REFILLS_PER_PAGE = 25
+UPDATES_PER_PAGE = 50
+RECENT_ORDERS = 10
+MASS_RESULTS_SESSION_KEY = "mass_order_results"
+
+S = Order.Status
+# The tabs of the orders page, in the words customers (and /api/v2) use: the panel's own
+# steps before an order reaches the provider all read "Pending".
+STATUS_TABS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "pending": ("Pending", (S.AWAITING, S.PLACING, S.NEEDS_REVIEW, S.PENDING)),
+    "in_progress": ("In progress", (S.IN_PROGRESS,)),
+    "processing": ("Processing", (S.PROCESSING,)),
+    "completed": ("Completed", (S.COMPLETED,)),
+    "partial": ("Partial", (S.PARTIAL,)),
+    "canceled": ("Canceled", (S.CANCELED,)),
+}
+TAB_OF_STATUS = {status: tab for tab, (_, statuses) in STATUS_TABS.items() for status in statuses}
+
+
+def _order_rows(orders) -> list[Order]:
+    """Orders with what the page shows of them: the customer's status words and the allowed actions."""
+    rows = list(orders)
+    for order in rows:
+        order.charge_shown = money_str(order.charge)
+        order.status_label = PROTOCOL_STATUS[order.status]
+        order.status_tab = TAB_OF_STATUS[order.status]
+        order.can_refill = order.service.refill and order.status in (S.COMPLETED, S.PARTIAL)
+        order.can_cancel = order.cancel_requested_at is None and (
+            order.status == S.AWAITING or (order.service.cancel and order.status in (S.PLACING, *UPSTREAM_ACTIVE))
+        )
+        order.cancel_pending = order.cancel_requested_at is not None and order.status in ACTIVE
+    return rows
+
+
+def _priced(services) -> list:
+    """Services with their price per 1000 as customers read it ("1.20", not "1.20000")."""
+    rows = list(services)
+    for service in rows:
+        service.price_shown = money_str(service.price)
+        service.price_unit = "per 1000" if service_rate_unit(service) == RATE_UNIT else "each"
+    return rows
+
+
+def _back(request: HttpRequest, default: str) -> HttpResponse:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect(default)
+
+
+# Auth
+
+
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("dashboard")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user, _key = customer_create(
+                username=form.cleaned_data["username"],
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password1"],
+            )
+        except PanelError as error:
+            form.add_error("username", error.message)
+        else:
+            # The API key made with the account is not shown: keys are shown once, on the
+            # Account page, where the customer makes one when they want it.
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, f"Welcome, {user.username}! Add funds, then place your first order.")
+            return redirect("dashboard")
+    return render(request, "registration/signup.html", {"form": form})
+
+
+# Pages
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    mine = Order.objects.filter(user=request.user)
+    totals = mine.aggregate(
+        spent=Sum(F("charge") - F("refunded")),
+        count=Count("id"),
+        active=Count("id", filter=Q(status__in=ACTIVE)),
+    )
+    context = {
+        "balance": money_str(request.user.balance),
+        "spent": money_str(totals["spent"] or Decimal("0")),
+        "order_count": totals["count"],
+        "active_count": totals["active"],
+        "order_rows": _order_rows(mine.select_related("service")[:RECENT_ORDERS]),
+    }
+    return render(request, "panel/dashboard.html", context)
+
+
+@login_required
+def new_order(request: HttpRequest) -> HttpResponse:
+    catalog = _priced(services_for_sale())
+    by_id = {service.pk: service for service in catalog}
+    form = NewOrderForm(request.POST or None, services=services_for_sale())
+    if request.method == "POST" and form.is_valid():
+        try:
+            order = order_create(user=request.user, service_id=form.cleaned_data["service"].pk, data=form.order_data())
+        except PanelError as error:
+            form.add_order_error(error)
+        else:
+            messages.success(
+                request,
+                f"Order {order.pk} received: {money_str(order.charge)} {settings.PANEL_CURRENCY} charged.",
+            )
+            return redirect("orders")
+
+    try:
+        chosen_id = int(request.POST.get("service") or request.GET.get("service") or 0)
+    except ValueError:
+        chosen_id = 0
+    categories = list({service.category_id: service.category for service in catalog}.values())
+    selected = by_id.get(chosen_id)
+    if selected is None:
+        try:
+            category_id = int(request.GET.get("category") or 0)
+        except ValueError:
+            category_id = 0
+        selected = next((s for s in catalog if s.category_id == category_id), catalog[0] if catalog else None)
+
+    shown = set(service_order_fields(selected)) if selected else set()
+    required = set(service_required_fields(selected)) if selected else set()
+    dripfeed_on = bool(selected and service_takes_dripfeed(selected) and request.POST.get("dripfeed"))
+    order_fields = [
+        {"name": name, "field": form[name], "shown": name in shown, "required": name in required}
+        for name in ORDER_FIELDS
+    ] + [{"name": name, "field": form[name], "shown": dripfeed_on, "dripfeed": True} for name in DRIPFEED_FIELDS]
+    context = {
+        "form": form,
+        "balance": money_str(request.user.balance),
+        "selected_rate": money_str(selected.price) if selected else "",
+        "selected_unit": ("per 1000" if service_rate_unit(selected) == RATE_UNIT else "each") if selected else "",
+        "categories": categories,
+        "catalog": catalog,
+        "selected": selected,
+        "selected_takes_dripfeed": bool(selected and service_takes_dripfeed(selected)),
+        "order_fields": order_fields,
+        "services_data": [service_for_js(service) for service in catalog],
+    }
+    return render(request, "panel/new_order.html", context)
+
+
+@login_required
+def mass_order(request: HttpRequest) -> HttpResponse:
+    form = MassOrderForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        results = []
+        for number, line in enumerate(form.cleaned_data["orders"], start=1):
+            # Each line is its own order_create call, hence its own transaction: a refused
+            # line leaves the others placed.
+            try:
+                service_id, link, quantity = mass_order_line_parse(line)
+                order = order_create(
+                    user=request.user, service_id=service_id, data={"link": link, "quantity": quantity}
+                )
+            except ValueError as error:
+                results.append({"line": number, "text": line, "order": None, "error": str(error)})
+            except PanelError as error:
+                results.append({"line": number, "text": line, "order": None, "error": error.message})
+            else:
+                results.append({"line": number, "text": line, "order": order.pk, "charge": money_str(order.charge)})
+        placed = sum(1 for result in results if result["order"])
+        level = messages.SUCCESS if placed == len(results) else messages.WARNING
+        messages.add_message(request, level, f"{placed} of {len(results)} orders placed.")
+        # Shown after a redirect, so that reloading the page never places the orders twice.
+        request.session[MASS_RESULTS_SESSION_KEY] = results
+        return redirect("mass_order")
+    results = request.session.pop(MASS_RESULTS_SESSION_KEY, None) if request.method == "GET" else None
+    return render(request, "panel/mass_order.html", {"form": form, "results": results})
+
+
+@login_required
+def orders(request: HttpRequest) -> HttpResponse:
+    mine = Order.objects.filter(user=request.user)
+    tab = request.GET.get("status", "")
+    if tab not in STATUS_TABS:
+        tab = ""
+    query = request.GET.get("q", "").strip()[:200]
+    counts = dict(mine.order_by().values_list("status").annotate(n=Count("id")))
+    tabs = [{"key": "", "label": "All", "count": sum(counts.values())}] + [
+        {"key": key, "label": label, "count": sum(counts.get(s, 0) for s in statuses)}
+        for key, (label, statuses) in STATUS_TABS.items()
+    ]
+    listed = mine.select_related("service")
+    if tab:
+        listed = listed.filter(status__in=STATUS_TABS[tab][1])
+    if query:
+        match = Q(link__icontains=query)
+        if query.isdigit() and len(query) <= 18:
+            match |= Q(pk=int(query))
+        listed = listed.filter(match)
+    page = Paginator(listed, ORDERS_PER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "order_rows": _order_rows(page.object_list),
+        "tabs": tabs,
+        "tab": tab,
+        "query": query,
+        "page_params": urlencode({k: v for k, v in (("status", tab), ("q", query)) if v}),
+    }
+    return render(request, "panel/orders.html", context)
+
+
+def _own_order_or_404(request: HttpRequest, order_id: int) -> None:
+    if not Order.objects.filter(pk=order_id, user=request.user).exists():
+        raise Http404("No such order.")
+
+
+@login_required
+@require_POST
+def order_refill(request: HttpRequest, order_id: int) -> HttpResponse:
+    _own_order_or_404(request, order_id)
+    try:
+        refill = refill_request(user=request.user, order_id=order_id)
+    except PanelError as error:
+        messages.error(request, f"Order {order_id}: {error.message}")
+    else:
+        messages.success(request, f"Refill {refill.pk} requested for order {order_id}.")
+    return _back(request, "orders")
+
+
+@login_required
+@require_POST
+def order_cancel(request: HttpRequest, order_id: int) -> HttpResponse:
+    _own_order_or_404(request, order_id)
+    try:
+        order = order_cancel_request(user=request.user, order_id=order_id)
+    except PanelError as error:
+        messages.error(request, f"Order {order_id}: {error.message}")
+    else:
+        if order.status == S.CANCELED:
+            messages.success(request, f"Order {order_id} cancelled and {money_str(order.refunded)} refunded.")
+        else:
+            messages.success(request, f"Cancellation of order {order_id} requested from the provider.")
+    return _back(request, "orders")
+
+
+@login_required
+def refills(request: HttpRequest) -> HttpResponse:
+    mine = Refill.objects.filter(user=request.user).select_related("order__service")
+    page = Paginator(mine, REFILLS_PER_PAGE).get_page(request.GET.get("page"))
+    rows = list(page.object_list)
+    for refill in rows:
+        refill.status_label = REFILL_STATUS[refill.status]
+    return render(request, "panel/refills.html", {"page": page, "refill_rows": rows})
+
+
+@login_required
+def services(request: HttpRequest) -> HttpResponse:
+    listed = services_for_sale()
+    categories = Category.objects.filter(pk__in=listed.values("category_id")).order_by("sort_order", "name")
+    try:
+        category_id = int(request.GET.get("category") or 0)
+    except ValueError:
+        category_id = 0
+    query = request.GET.get("q", "").strip()[:200]
+    if category_id:
+        listed = listed.filter(category_id=category_id)
+    if query:
+        match = Q(name__icontains=query)
+        if query.isdigit() and len(query) <= 18:
+            match |= Q(pk=int(query))
+        listed = listed.filter(match)
+    context = {"services": _priced(listed), "categories": categories, "category_id": category_id, "query": query}
+    return render(request, "panel/services.html", context)
+
+
+@login_required
+def account(request: HttpRequest) -> HttpResponse:
+    return render(request, "panel/account.html", {"balance": money_str(request.user.balance)})
+
+
+@login_required
+@require_POST
+def api_key_new(request: HttpRequest) -> HttpResponse:
+    key = api_key_rotate(user=request.user)
+    # Rendered, not redirected: the key exists in full only in this response.
+    response = render(request, "panel/api_key_new.html", {"api_key": key})
+    add_never_cache_headers(response)
+    return response
+
+
+def _updates_value(kind: str, value: str) -> str:
+    if kind == ServiceChange.Kind.RATE and value:
+        try:
+            return money_str(Decimal(value))
+        except InvalidOperation:
+            return value
+    return value
+
+
+@login_required
+def updates(request: HttpRequest) -> HttpResponse:
+    # A change is news only about a service customers can buy, or one that just went away.
+    on_sale = services_for_sale().values("pk")
+    changes = ServiceChange.objects.filter(Q(service__in=on_sale) | Q(kind=ServiceChange.Kind.REMOVED)).select_related(
+        "service"
+    )
+    page = Paginator(changes, UPDATES_PER_PAGE).get_page(request.GET.get("page"))
+    rows = list(page.object_list)
+    for change in rows:
+        change.old_shown = _updates_value(change.kind, change.old_value)
+        change.new_shown = _updates_value(change.kind, change.new_value)
+    return render(request, "panel/updates.html", {"page": page, "change_rows": rows})
+
+
+# The API documentation page
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def _param(name: str) -> str:
+    if name in FIELD_TEXT:
+        label, help_text = FIELD_TEXT[name]
+        text = help_text or label
+    else:
+        text = name.replace("_", " ").capitalize()
+    if name == "delay":
+        text = f"Delay in minutes. Possible values: {', '.join(map(str, SUBSCRIPTION_DELAYS))}"
+    if name == "quantity":
+        text = "Needed quantity"
+    if name == "link":
+        text = "Link to page"
+    return text
+
+
+def _add_variants() -> list[dict]:
+    """One parameter table per order type, with the type names that share it."""
+    variants: dict[tuple, dict] = {}
+    for type_name, kind in ORDER_TYPES.items():
+        key = (kind.needs, kind.optional)
+        if key not in variants:
+            params = [{"name": name, "text": _param(name)} for name in kind.needs]
+            for name in kind.optional:
+                text = _param(name)
+                if name == "runs":
+                    text = "Runs to deliver (drip-feed services only)"
+                elif name == "interval":
+                    text = "Interval in minutes (drip-feed services only)"
+                params.append({"name": f"{name} (optional)", "text": text})
+            variants[key] = {"types": [], "params": params}
+        variants[key]["types"].append(type_name.title())
+    return list(variants.values())
+
+
+def _api_sections(currency: str) -> list[dict]:
+    status = {"charge": "0.27819", "start_count": "3572", "status": "Partial", "remains": "157", "currency": currency}
+    return [
+        {
+            "id": "services",
+            "title": "Service list",
+            "params": [("action", "services")],
+            "example": _json(
+                [
+                    {
+                        "service": 1,
+                        "name": "Followers",
+                        "type": "Default",
+                        "category": "First Category",
+                        "rate": "0.90",
+                        "min": "50",
+                        "max": "10000",
+                        "refill": True,
+                        "cancel": True,
+                        "dripfeed": False,
+                        "desc": "Real-looking followers, 10k/day",
+                    },
+                    {
+                        "service": 2,
+                        "name": "Comments",
+                        "type": "Custom Comments",
+                        "category": "Second Category",
+                        "rate": "8.00",
+                        "min": "10",
+                        "max": "1500",
+                        "refill": False,
+                        "cancel": True,
+                        "dripfeed": False,
+                        "desc": "",
+                    },
+                ]
+            ),
+        },
+        {
+            "id": "add",
+            "title": "Add order",
+            "params": [("action", "add"), ("service", "Service ID")],
+            "variants": _add_variants(),
+            "example": _json({"order": 23501}),
+        },
+        {
+            "id": "status",
+            "title": "Order status",
+            "params": [("action", "status"), ("order", "Order ID")],
+            "example": _json(status),
+        },
+        {
+            "id": "multi-status",
+            "title": "Multiple orders status",
+            "params": [("action", "status"), ("orders", "Order IDs (separated by a comma, up to 100 IDs)")],
+            "example": _json(
+                {
+                    "1": status,
+                    "10": {"error": "Incorrect order ID"},
+                    "100": {
+                        "charge": "1.44219",
+                        "start_count": "234",
+                        "status": "In progress",
+                        "remains": "10",
+                        "currency": currency,
+                    },
+                }
+            ),
+        },
+        {
+            "id": "refill",
+            "title": "Create refill",
+            "params": [("action", "refill"), ("order", "Order ID")],
+            "example": _json({"refill": "1"}),
+        },
+        {
+            "id": "multi-refill",
+            "title": "Create multiple refill",
+            "params": [("action", "refill"), ("orders", "Order IDs (separated by a comma, up to 100 IDs)")],
+            "example": _json(
+                [
+                    {"order": 1, "refill": 1},
+                    {"order": 2, "refill": 2},
+                    {"order": 3, "refill": {"error": "Incorrect order ID"}},
+                ]
+            ),
+        },
+        {
+            "id": "refill-status",
+            "title": "Get refill status",
+            "params": [("action", "refill_status"), ("refill", "Refill ID")],
+            "example": _json({"status": "Completed"}),
+        },
+        {
+            "id": "multi-refill-status",
+            "title": "Get multiple refill status",
+            "params": [("action", "refill_status"), ("refills", "Refill IDs (separated by a comma, up to 100 IDs)")],
+            "example": _json(
+                [
+                    {"refill": 1, "status": "Completed"},
+                    {"refill": 2, "status": "Rejected"},
+                    {"refill": 3, "status": {"error": "Refill not found"}},
+                ]
+            ),
+        },
+        {
+            "id": "cancel",
+            "title": "Create cancel",
+            "params": [("action", "cancel"), ("orders", "Order IDs (separated by a comma, up to 100 IDs)")],
+            "example": _json([{"order": 9, "cancel": {"error": "Incorrect order ID"}}, {"order": 2, "cancel": 2}]),
+        },
+        {
+            "id": "balance",
+            "title": "User balance",
+            "params": [("action", "balance")],
+            "example": _json({"balance": "100.84292", "currency": currency}),
+        },
+    ]
+
+
+PYTHON_EXAMPLE = """\
+import requests
+
+API_URL = "{url}"
+API_KEY = "your-api-key"
+
+
+def call(action, **params):
+    answer = requests.post(API_URL, data={{"key": API_KEY, "action": action, **params}}, timeout=30).json()
+    if isinstance(answer, dict) and "error" in answer:
+        raise RuntimeError(answer["error"])
+    return answer
+
+
+print(call("balance"))
+services = call("services")
+order = call("add", service=services[0]["service"], link="https://instagram.com/p/abc", quantity=100)
+print(call("status", order=order["order"]))
+print(call("status", orders="1,2,3"))
+"""
+
+PHP_EXAMPLE = """\
+<?php
+$apiUrl = '{url}';
+$apiKey = 'your-api-key';
+
+function call($action, $params = []) {{
+    global $apiUrl, $apiKey;
+    $ch = curl_init($apiUrl);
+    curl_setopt($ch, CURLOPT_POST, true);
+    $fields = array_merge(['key' => $apiKey, 'action' => $action], $params);
+    curl_setopt($ch, CURLOPT_POSTFIELDS, http_build_query($fields));
+    curl_setopt($ch, CURLOPT_RETURNTRANSFER, true);
+    curl_setopt($ch, CURLOPT_TIMEOUT, 30);
+    $answer = json_decode(curl_exec($ch), true);
+    curl_close($ch);
+    return $answer;
+}}
+
+print_r(call('balance'));
+$order = call('add', ['service' => 1, 'link' => 'https://instagram.com/p/abc', 'quantity' => 100]);
+print_r(call('status', ['order' => $order['order']]));
+"""
+
+
+@login_required
+def api_docs(request: HttpRequest) -> HttpResponse:
+    url = request.build_absolute_uri(reverse("api_v2"))
+    context = {
+        "api_url": url,
+        "sections": _api_sections(settings.PANEL_CURRENCY),
+        "python_example": PYTHON_EXAMPLE.format(url=url),
+        "php_example": PHP_EXAMPLE.format(url=url),
+    }
+    return render(request, "panel/api_docs.html", context)
