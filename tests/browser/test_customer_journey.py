@@ -21,7 +21,7 @@ def _login(page, base: str, username: str, password: str) -> None:
 
 def test_sign_up_get_credited_order_follow_refill_and_cancel(live_server, chromium, upstream, screenshot):
     base = live_server.url
-    operator = User.objects.create_user("operator", "op@example.com", "op-password-1", is_staff=True, is_superuser=True)
+    User.objects.create_user("operator", "op@example.com", "op-password-1", is_staff=True, is_superuser=True)
     customer_page = chromium.new_page()
     operator_page = chromium.new_page()
 
