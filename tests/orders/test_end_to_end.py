@@ -3,12 +3,16 @@
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from billing.models import LedgerEntry
 from billing.selectors import ledger_mismatches
 from orders.models import Order, Refill
 from orders.services.cycle import orders_cycle
 from orders.services.ordering import order_cancel_request, order_create, refill_request
+from orders.services.transitions import order_transition
+from orders.services.upstream import order_add_fields
+from providers.services import provider_client
 from tests.panel.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -168,3 +172,33 @@ def test_250_active_orders_are_polled_in_three_calls(upstream):
     report = orders_cycle()
     status_calls = [a for a, _ in upstream.sim.requests[before:] if a == "status"]
     assert (report.polled, report.status_calls, len(status_calls)) == (250, 3, 3)
+
+
+def test_a_worker_dying_between_add_and_saving_the_id_leaves_the_order_for_review(upstream, settings):
+    user = UserFactory(balance="100")
+    order = _order(upstream, user)
+    # The worker claimed the order and sent `add`, then died before writing the upstream id.
+    order_transition(order_id=order.pk, status=S.PLACING, actor="worker", placing_started_at=timezone.now())
+    provider_client(provider=upstream.provider).add(**order_add_fields(order=Order.objects.get(pk=order.pk)))
+    settings.ORDER_PLACING_STUCK_SECONDS = 0
+    orders_cycle()
+    order.refresh_from_db()
+    assert order.status == S.NEEDS_REVIEW
+    assert upstream.sim.order_count == 1
+    user.refresh_from_db()
+    assert user.balance == Decimal("84.7987")
+
+
+def test_drip_feed_runs_and_interval_pass_through_to_the_provider(upstream_factory):
+    # Seed 002's services say which ones take drip-feed.
+    upstream = upstream_factory("002")
+    upstream.connect()
+    user = UserFactory(balance="100")
+    service = upstream.service(1)
+    order_create(
+        user=user, service_id=service.pk, data={"link": "https://x.test/d", "quantity": 100, "runs": 3, "interval": 15}
+    )
+    orders_cycle()
+    add = next(form for action, form in upstream.sim.requests if action == "add")
+    assert (add["service"], add["quantity"], add["runs"], add["interval"]) == ("1", "100", "3", "15")
+    assert upstream.sim.order(10001).quantity == 300
