@@ -12,7 +12,13 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from orders.models import Category, Order, OrderEvent, Refill, Service, ServiceChange
-from orders.services.catalog import catalog_reprice, service_operator_edit, services_set_enabled, services_sync
+from orders.services.catalog import (
+    catalog_reprice,
+    service_operator_edit,
+    services_set_enabled,
+    services_sync,
+    sync_progress,
+)
 from orders.services.ordering import order_cancel_refund, order_review_attach, order_review_resend
 from orders.services.transitions import FINAL
 from panel.errors import PanelError
@@ -77,12 +83,24 @@ class ProviderAdmin(admin.ModelAdmin):
         "is_active",
         "hold_new_services",
         "last_sync_at",
-        "last_sync_ok",
+        "sync_state",
     )
     list_filter = ("is_active", "dialect", "last_sync_ok")
     search_fields = ("name", "api_url")
     readonly_fields = ("currency", "balance", "balance_checked_at", "last_sync_at", "last_sync_ok", "last_sync_message")
     actions = ["test_connection", "sync_now", "reprice"]
+
+    @admin.display(description="Sync")
+    def sync_state(self, obj):
+        progress = sync_progress(provider_id=obj.pk)
+        if progress is not None:
+            done, total = progress
+            return f"syncing: {done} / {total or '?'} services"
+        if obj.last_sync_ok is None:
+            return "never synced"
+        if not obj.last_sync_ok:
+            return format_html('<strong style="color:#b00">failed: {}</strong>', obj.last_sync_message[:200])
+        return obj.last_sync_message
 
     @admin.display(description="Balance")
     def balance_display(self, obj):

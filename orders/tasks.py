@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from celery import shared_task
 from django.core.cache import cache
 
-from orders.services.catalog import services_sync
+from orders.services.catalog import services_sync_in_background
 from orders.services.upstream import (
     MAX_CONNECT_ATTEMPTS,
     cancels_send,
@@ -91,7 +91,7 @@ def services_sync_task(provider_id: int | None = None) -> None:
             if not acquired:
                 continue
             try:
-                services_sync(provider_id=pk)
+                services_sync_in_background(provider_id=pk)
             except ProviderError as error:
                 logger.warning("sync of provider %s failed: %s", pk, error)
 

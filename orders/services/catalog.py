@@ -4,6 +4,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -218,3 +219,27 @@ def service_operator_edit(*, service: Service, changed: set[str]) -> Service:
         service.disabled_by = Service.DisabledBy.NOBODY if service.is_enabled else Service.DisabledBy.OPERATOR
     service.save()
     return service
+
+
+SYNC_PROGRESS_SECONDS = 3600
+
+
+def _sync_progress_key(provider_id: int) -> str:
+    return f"sync-progress:{provider_id}"
+
+
+def services_sync_in_background(*, provider_id: int) -> SyncReport:
+    """A sync run by a worker, its progress readable by `sync_progress` from any process (Redis)."""
+    key = _sync_progress_key(provider_id)
+    cache.set(key, (0, 0), SYNC_PROGRESS_SECONDS)
+    try:
+        return services_sync(
+            provider_id=provider_id, progress=lambda done, total: cache.set(key, (done, total), SYNC_PROGRESS_SECONDS)
+        )
+    finally:
+        cache.delete(key)
+
+
+def sync_progress(*, provider_id: int) -> tuple[int, int] | None:
+    """(services written, total) while a background sync runs, else None."""
+    return cache.get(_sync_progress_key(provider_id))
