@@ -245,26 +245,27 @@ class ServiceChangeAdmin(admin.ModelAdmin):
         return False
 
 
-class OrderEventInline(admin.TabularInline):
+class ReadOnlyInline(admin.TabularInline):
+    """History shown on the order page; it is written only by the services."""
+
+    extra = 0
+    can_delete = False
+
+    def get_fields(self, request, obj=None):
+        return self.readonly_fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class OrderEventInline(ReadOnlyInline):
     model = OrderEvent
-    extra = 0
-    can_delete = False
     readonly_fields = ("created_at", "from_status", "to_status", "actor", "reason")
-    fields = readonly_fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
-class RefillInline(admin.TabularInline):
+class RefillInline(ReadOnlyInline):
     model = Refill
-    extra = 0
-    can_delete = False
     readonly_fields = ("created_at", "status", "upstream_refill_id", "upstream_status", "error")
-    fields = readonly_fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 class AttachUpstreamForm(forms.Form):
