@@ -113,3 +113,13 @@ def test_attaching_an_id_another_order_has_is_refused(client, staff):
     assert "Another order already has the provider&#x27;s id 55." in response.content.decode()
     order.refresh_from_db()
     assert order.status == Order.Status.NEEDS_REVIEW
+
+
+def test_the_order_page_shows_its_history(client, staff):
+    customer = UserFactory(balance="10")
+    order = order_create(
+        user=customer, service_id=ServiceFactory().pk, data={"link": "https://x.test/h", "quantity": 100}
+    )
+    client.post("/admin/orders/order/", {"action": "cancel_and_refund", "_selected_action": [order.pk]})
+    page = client.get(f"/admin/orders/order/{order.pk}/change/").content.decode()
+    assert "staff:" in page and "cancelled by staff" in page
