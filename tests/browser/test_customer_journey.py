@@ -111,3 +111,21 @@ def test_sign_up_get_credited_order_follow_refill_and_cancel(live_server, chromi
     assert Decimal(customer_page.inner_text("#balance").replace(",", "").strip()) == customer.balance
     screenshot(customer_page, "08-dashboard")
     assert ledger_mismatches() == []
+
+    # The other pages render for the customer and the operator.
+    for name, path in (
+        ("09-services", "/services/"),
+        ("10-api", "/api/"),
+        ("11-account", "/account/"),
+        ("12-updates", "/updates/"),
+        ("13-add-funds", "/funds/"),
+    ):
+        customer_page.goto(f"{base}{path}")
+        assert customer_page.locator("h1").count() == 1
+        screenshot(customer_page, name)
+    operator_page.goto(f"{base}/admin/dashboard/")
+    assert operator_page.locator("#staff-dashboard").count() == 1
+    screenshot(operator_page, "14-staff-dashboard")
+    customer_page.set_viewport_size({"width": 390, "height": 844})
+    customer_page.goto(f"{base}/orders/")
+    screenshot(customer_page, "15-orders-phone")
