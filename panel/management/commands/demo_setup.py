@@ -19,7 +19,8 @@ DEMO_BALANCE = Decimal("100")
 DEMO_PROVIDER = "Demo provider (simulated)"
 DEMO_PROVIDER_PORT = 8001
 DEMO_SIMULATOR_KEY = "sim-key"
-DEMO_SIMULATOR_SEED = 7
+# With this seed the demo customer's three orders end Completed, Partial (refunded in part), Completed.
+DEMO_SIMULATOR_SEED = 10
 
 
 class Command(BaseCommand):

@@ -6,6 +6,8 @@ import time
 
 from django.core.management.base import BaseCommand
 
+from panel.management.commands.demo_setup import DEMO_SIMULATOR_KEY, DEMO_SIMULATOR_SEED
+
 
 class Command(BaseCommand):
     help = "Run the demo: web server, Celery worker and beat, and the simulated provider, until Ctrl-C."
@@ -28,9 +30,9 @@ class Command(BaseCommand):
             "--port",
             str(provider_port),
             "--key",
-            "sim-key",
+            DEMO_SIMULATOR_KEY,
             "--seed",
-            "7",
+            str(DEMO_SIMULATOR_SEED),
             "--stage-seconds",
             "20",
         ]
