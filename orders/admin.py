@@ -338,7 +338,7 @@ class OrderAdmin(admin.ModelAdmin):
     def resend(self, request, queryset):
         self._each(request, queryset.filter(status=Order.Status.NEEDS_REVIEW), order_review_resend, "queued again")
 
-    @admin.action(description="Cancel and refund in full")
+    @admin.action(description="Cancel and refund in full (awaiting placement or review only)")
     def cancel_and_refund(self, request, queryset):
         self._each(request, queryset.exclude(status__in=FINAL), order_cancel_refund, "cancelled and refunded")
 

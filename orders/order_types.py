@@ -73,6 +73,8 @@ def _text(name: str, value: object) -> str:
         raise OrderInvalid(f"{name} must be text.")
     if any(ch < " " and ch not in "\r\n\t" for ch in value):
         raise OrderInvalid(f"{name} contains control characters.")
+    if any("\ud800" <= ch <= "\udfff" for ch in value):
+        raise OrderInvalid(f"{name} must be text.")
     return value.strip()
 
 

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
 from rest_framework.exceptions import APIException, Throttled
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -90,6 +91,11 @@ def _scalar(data, name: str) -> str | None:
     text = str(value)
     if len(text) > MAX_VALUE_LENGTH:
         raise ApiError(f"Incorrect request: {name} is too long")
+    try:
+        # JSON may carry lone surrogates ("\ud800"): text that can be neither stored nor echoed back.
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ApiError(f"Incorrect request: {name} must be text") from None
     return text
 
 
@@ -351,7 +357,8 @@ class ApiV2View(APIView):
             return response
         # A malformed body (bad JSON, bad multipart) is the client's mistake; anything else is
         # ours and is logged as such. Either way the client gets a JSON error, never a 500 page.
-        if isinstance(exc, APIException):
+        # Too large, too many fields (SuspiciousOperation) or nested too deep (RecursionError) is malformed too.
+        if isinstance(exc, APIException | SuspiciousOperation | RecursionError):
             return Response({"error": "Incorrect request"})
         logger.error("api/v2 failed", exc_info=exc)
         return Response({"error": "Internal error: please retry later"})

@@ -196,8 +196,21 @@ def order_review_attach(*, order_id: int, upstream_order_id: str, staff_id: int)
     )
 
 
+STAFF_CANCELLABLE = (Order.Status.AWAITING, Order.Status.NEEDS_REVIEW)
+
+
 def order_cancel_refund(*, order_id: int, staff_id: int, reason: str = "") -> Order:
-    """An operator cancels an order that is not running upstream, refunding it in full."""
+    """An operator cancels an order that is not running upstream, refunding it in full.
+
+    An order the provider is working on is cancelled there (a customer's cancel request), so
+    that the refund follows what the provider really delivered.
+    """
+    status = Order.objects.values_list("status", flat=True).get(pk=order_id)
+    if status not in STAFF_CANCELLABLE:
+        raise OrderInvalid(
+            f"Order {order_id} is {Order.Status(status).label}: only orders awaiting placement or review can be "
+            "cancelled with a full refund; running orders are cancelled at the provider."
+        )
     return order_transition(
         order_id=order_id,
         status=Order.Status.CANCELED,

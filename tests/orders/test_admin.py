@@ -123,3 +123,14 @@ def test_the_order_page_shows_its_history(client, staff):
     client.post("/admin/orders/order/", {"action": "cancel_and_refund", "_selected_action": [order.pk]})
     page = client.get(f"/admin/orders/order/{order.pk}/change/").content.decode()
     assert "staff:" in page and "cancelled by staff" in page
+
+
+def test_an_order_running_upstream_cannot_be_cancelled_with_a_full_refund(client, staff):
+    running = OrderFactory(status=Order.Status.IN_PROGRESS, upstream_order_id="9")
+    response = client.post(
+        "/admin/orders/order/", {"action": "cancel_and_refund", "_selected_action": [running.pk]}, follow=True
+    )
+    assert "running orders are cancelled at the provider" in response.content.decode()
+    running.refresh_from_db()
+    assert running.status == Order.Status.IN_PROGRESS
+    assert not LedgerEntry.objects.filter(kind="refund").exists()
