@@ -9,6 +9,7 @@ from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils import timezone
 
+from panel.db import bulk_update_changed
 from panel.errors import PanelError
 from providers.client import ProviderClient, UpstreamProduct, UpstreamService
 from providers.models import Provider, ProviderService
@@ -163,7 +164,7 @@ def provider_snapshot_store(
     existing = {row.service_id: row for row in rows}
     seen: set[str] = set()
     new_rows: list[ProviderService] = []
-    changed_rows: list[ProviderService] = []
+    changed_rows: list[tuple[ProviderService, set[str]]] = []
     restored_ids: set[int] = set()
     for item in upstream:
         item_id = item.product_id if isinstance(item, UpstreamProduct) else item.service_id
@@ -181,19 +182,20 @@ def provider_snapshot_store(
             continue
         if not row.is_available:
             restored_ids.add(row.pk)
-        if not row.is_available or any(getattr(row, f) != v for f, v in values.items()):
+        changed = {field for field, value in values.items() if getattr(row, field) != value}
+        if not row.is_available:
+            changed.add("is_available")
+        if changed:
             for field, value in values.items():
                 setattr(row, field, value)
             row.is_available = True
-            changed_rows.append(row)
+            changed_rows.append((row, changed))
     removed = [row for sid, row in existing.items() if sid not in seen and row.is_available]
     for row in removed:
         row.is_available = False
     with transaction.atomic():
         ProviderService.objects.bulk_create(new_rows, batch_size=SNAPSHOT_BATCH_SIZE)
-        ProviderService.objects.bulk_update(
-            changed_rows + removed, [*SNAPSHOT_FIELDS, "is_available"], batch_size=SNAPSHOT_BATCH_SIZE
-        )
+        bulk_update_changed(ProviderService, [*changed_rows, *((row, {"is_available"}) for row in removed)])
         # After the removals above, the available rows are exactly the ones just seen.
         rows.filter(is_available=True).update(last_seen_at=now)
     # bulk_create sets primary keys on PostgreSQL and SQLite; read them back where it did not.

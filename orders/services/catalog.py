@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from orders.models import Category, Service, ServiceChange
 from orders.pricing import service_cost, service_rate
+from panel.db import bulk_update_changed
 from providers.errors import ProviderError
 from providers.models import Provider, ProviderService
 from providers.services import (
@@ -24,6 +25,8 @@ logger = logging.getLogger(__name__)
 
 UNCATEGORISED = "Other"
 SYNCED_FIELDS = ("type", "description", "require", "min", "max", "refill", "cancel", "dripfeed", "cost", "rate")
+# What sync may change on a service: compared before and after, only the differences are written.
+TRACKED_FIELDS = (*SYNCED_FIELDS, "name", "category_id", "is_enabled", "disabled_by")
 ProgressCallback = Callable[[int, int], None]
 
 
@@ -93,7 +96,7 @@ def _catalog_update(*, provider: Provider, snapshot: Snapshot, progress: Progres
     existing = {s.provider_service_id: s for s in Service.objects.filter(provider=provider)}
     report = SyncReport(total=len(snapshot.current))
     new_services: list[Service] = []
-    changed: list[Service] = []
+    changed: list[tuple[Service, set[str]]] = []
     changes: list[ServiceChange] = []
     added_services: list[Service] = []
 
@@ -131,7 +134,7 @@ def _catalog_update(*, provider: Provider, snapshot: Snapshot, progress: Progres
             if not held:
                 added_services.append(service)
             continue
-        before = {field: getattr(service, field) for field in (*SYNCED_FIELDS, "name", "category_id", "is_enabled")}
+        before = {field: getattr(service, field) for field in TRACKED_FIELDS}
         for kind, field in (
             (ServiceChange.Kind.RATE, "rate"),
             (ServiceChange.Kind.MIN, "min"),
@@ -154,9 +157,10 @@ def _catalog_update(*, provider: Provider, snapshot: Snapshot, progress: Progres
             service.disabled_by = Service.DisabledBy.NOBODY
             changes.append(ServiceChange(service=service, kind=ServiceChange.Kind.RESTORED))
             report.restored += 1
-        if before != {field: getattr(service, field) for field in before}:
+        fields = {field for field, value in before.items() if getattr(service, field) != value}
+        if fields:
             service.updated_at = timezone.now()
-            changed.append(service)
+            changed.append((service, {*fields, "updated_at"}))
             report.updated += 1
 
     for row in snapshot.removed:
@@ -167,7 +171,7 @@ def _catalog_update(*, provider: Provider, snapshot: Snapshot, progress: Progres
             service.is_enabled = False
             service.disabled_by = Service.DisabledBy.UPSTREAM
         service.updated_at = timezone.now()
-        changed.append(service)
+        changed.append((service, {"is_enabled", "disabled_by", "updated_at"}))
         changes.append(ServiceChange(service=service, kind=ServiceChange.Kind.REMOVED))
         report.removed += 1
 
@@ -177,11 +181,7 @@ def _catalog_update(*, provider: Provider, snapshot: Snapshot, progress: Progres
             if progress:
                 progress(min(start + SNAPSHOT_BATCH_SIZE, len(new_services)), report.total)
         changes.extend(ServiceChange(service=service, kind=ServiceChange.Kind.ADDED) for service in added_services)
-        Service.objects.bulk_update(
-            changed,
-            [*SYNCED_FIELDS, "name", "category", "is_enabled", "disabled_by", "updated_at"],
-            batch_size=SNAPSHOT_BATCH_SIZE,
-        )
+        bulk_update_changed(Service, changed)
         ServiceChange.objects.bulk_create(changes, batch_size=SNAPSHOT_BATCH_SIZE)
     if progress:
         progress(report.total, report.total)

@@ -1,6 +1,7 @@
 """One whole worker cycle in the foreground: what `process_orders` and the tests run."""
 
-from concurrent.futures import ThreadPoolExecutor
+import queue
+import threading
 from dataclasses import dataclass, field
 
 from django.db import connection
@@ -40,9 +41,11 @@ class CycleReport:
         return lines + [f"error: {error}" for error in self.errors]
 
 
-def _place_closing_connection(order_id: int):
+def _placement_worker(waiting: "queue.SimpleQueue[int | None]", outcomes: list) -> None:
+    """One long-lived thread: place orders from the queue on one database connection, closed at the end."""
     try:
-        return order_place(order_id=order_id)
+        while (order_id := waiting.get()) is not None:
+            outcomes.append(order_place(order_id=order_id))
     finally:
         connection.close()
 
@@ -53,11 +56,22 @@ def orders_place_waiting(*, concurrency: int = 8) -> dict[str, int]:
     counts: dict[str, int] = {}
     if not waiting:
         return counts
+    outcomes: list = []
     if concurrency <= 1 or connection.in_atomic_block:
         outcomes = [order_place(order_id=pk) for pk in waiting]
     else:
-        with ThreadPoolExecutor(max_workers=concurrency) as pool:
-            outcomes = list(pool.map(_place_closing_connection, waiting))
+        work: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+        for pk in waiting:
+            work.put(pk)
+        threads = [
+            threading.Thread(target=_placement_worker, args=(work, outcomes), name=f"placement-{n}")
+            for n in range(min(concurrency, len(waiting)))
+        ]
+        for thread in threads:
+            work.put(None)
+            thread.start()
+        for thread in threads:
+            thread.join()
     for outcome in outcomes:
         if outcome.claimed:
             counts[outcome.status] = counts.get(outcome.status, 0) + 1

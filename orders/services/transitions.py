@@ -18,6 +18,7 @@ from billing.models import LedgerEntry
 from billing.money import partial_refund
 from billing.services import Credit, balance_credit_many
 from orders.models import Order, OrderEvent
+from panel.db import bulk_update_changed
 from panel.errors import PanelError
 
 logger = logging.getLogger(__name__)
@@ -77,11 +78,10 @@ def orders_transition(*, moves: Sequence[Move], actor: str, strict: bool = False
     with transaction.atomic():
         orders = Order.objects.select_for_update().filter(pk__in=[m.order_id for m in moves]).order_by("pk").in_bulk()
         now = timezone.now()
-        touched: dict[int, Order] = {}
+        dirty: dict[int, set[str]] = {}
         changed: list[Order] = []
         events: list[OrderEvent] = []
         credits: list[Credit] = []
-        update_fields: set[str] = {"updated_at"}
         for move in moves:
             order = orders.get(move.order_id)
             if order is None:
@@ -95,17 +95,19 @@ def orders_transition(*, moves: Sequence[Move], actor: str, strict: bool = False
                     )
                 logger.warning("order %s: %s → %s not allowed; ignored", order.pk, before, move.status)
                 continue
+            # Only what really changes is written: most orders of a poll have not moved.
+            fields = dirty.setdefault(order.pk, set())
             for name, value in move.fields.items():
-                setattr(order, name, value)
-            update_fields.update(move.fields)
-            touched[order.pk] = order
+                if getattr(order, name) != value:
+                    setattr(order, name, value)
+                    fields.add(name)
             if not moving:
                 continue
             order.status = move.status
-            update_fields.add("status")
+            fields.add("status")
             if move.status in FINAL:
                 order.finished_at = now
-                update_fields.add("finished_at")
+                fields.add("finished_at")
             refund = order_refund_due(order=order, status=move.status)
             if refund > 0:
                 credits.append(
@@ -118,17 +120,18 @@ def orders_transition(*, moves: Sequence[Move], actor: str, strict: bool = False
                     )
                 )
                 order.refunded += refund
-                update_fields.add("refunded")
+                fields.add("refunded")
             events.append(
                 OrderEvent(
                     order=order, from_status=before, to_status=move.status, actor=actor, reason=move.reason[:500]
                 )
             )
             changed.append(order)
-        for order in touched.values():
-            order.updated_at = now
-        if touched:
-            Order.objects.bulk_update(list(touched.values()), sorted(update_fields))
+        for pk, fields in dirty.items():
+            if fields:
+                orders[pk].updated_at = now
+                fields.add("updated_at")
+        bulk_update_changed(Order, ((orders[pk], fields) for pk, fields in dirty.items()))
         OrderEvent.objects.bulk_create(events)
         balance_credit_many(credits=credits)
     return changed

@@ -81,16 +81,16 @@ def order_place(*, order_id: int, actor: str = "worker") -> PlaceOutcome:
     )
     if not claimed:
         return PlaceOutcome(order_id=order_id, claimed=False)
-    client = provider_client(provider=order.provider)
     try:
-        if order.service.kind == Service.Kind.PRODUCT:
-            result = client.add_product_order(
-                product=order.service.provider_service.service_id,
-                quantity=order.quantity,
-                require=str(order.params.get("require", "")),
-            )
-        else:
-            result = client.add(**order_add_fields(order=order))
+        with provider_client(provider=order.provider) as client:
+            if order.service.kind == Service.Kind.PRODUCT:
+                result = client.add_product_order(
+                    product=order.service.provider_service.service_id,
+                    quantity=order.quantity,
+                    require=str(order.params.get("require", "")),
+                )
+            else:
+                result = client.add(**order_add_fields(order=order))
     except ProviderError as error:
         return _placement_failed(order=order, error=error, attempts=attempts, actor=actor)
     except Exception as error:
