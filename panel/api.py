@@ -8,14 +8,16 @@ from any other status.
 
 import logging
 import re
+import time
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import SuspiciousOperation
 from rest_framework.exceptions import APIException, Throttled
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from billing.money import money_str
@@ -300,27 +302,66 @@ ACTIONS: dict[str, Callable] = {
 }
 
 
-class ApiKeyThrottle(SimpleRateThrottle):
-    scope = "api_key"
+THROTTLE_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
-    def get_rate(self) -> str:
-        return settings.API_THROTTLE_KEY_RATE
 
-    def get_cache_key(self, request, view) -> str | None:
+def throttle_rate_parse(rate: str) -> tuple[int, int]:
+    """ "3000/min" → (3000 requests, 60 seconds)."""
+    count, _, period = rate.partition("/")
+    return int(count), THROTTLE_PERIODS[period.strip()[:1].lower()]
+
+
+class WindowThrottle(BaseThrottle):
+    """A counter per client and fixed time window in the cache (Redis INCR in production).
+
+    One atomic increment per request, so every hit counts even across many web workers; DRF's
+    timestamp-list throttle rewrites a growing list on each request and loses concurrent hits.
+    """
+
+    scope = ""
+    rate_setting = ""
+
+    def ident_for(self, request) -> str | None:
+        raise NotImplementedError
+
+    def allow_request(self, request, view) -> bool:
+        ident = self.ident_for(request)
+        if ident is None:
+            return True
+        limit, period = throttle_rate_parse(getattr(settings, self.rate_setting))
+        now = time.time()
+        key = f"throttle:{self.scope}:{ident}:{int(now // period)}"
+        try:
+            count = cache.incr(key)
+        except ValueError:
+            count = 1 if cache.add(key, 1, timeout=period + 1) else cache.incr(key)
+        self.retry_after = period - (now % period)
+        return count <= limit
+
+    def wait(self) -> float:
+        return self.retry_after
+
+
+class ApiKeyThrottle(WindowThrottle):
+    scope = "key"
+    rate_setting = "API_THROTTLE_KEY_RATE"
+
+    def ident_for(self, request) -> str | None:
         key = request.data.get("key") if hasattr(request.data, "get") else None
         if not isinstance(key, str) or not key:
             return None
-        return f"throttle:key:{api_key_hash(key)[:32]}"
+        try:
+            return api_key_hash(key)[:32]
+        except UnicodeEncodeError:
+            return None
 
 
-class ApiIpThrottle(SimpleRateThrottle):
-    scope = "api_ip"
+class ApiIpThrottle(WindowThrottle):
+    scope = "ip"
+    rate_setting = "API_THROTTLE_IP_RATE"
 
-    def get_rate(self) -> str:
-        return settings.API_THROTTLE_IP_RATE
-
-    def get_cache_key(self, request, view) -> str | None:
-        return f"throttle:ip:{self.get_ident(request)}"
+    def ident_for(self, request) -> str | None:
+        return self.get_ident(request)
 
 
 class ApiV2View(APIView):

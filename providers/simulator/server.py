@@ -35,6 +35,9 @@ class _HTTPServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: with Nagle on, every answer after the first on a
+    # kept-alive connection would wait ~40 ms for the client's delayed ACK.
+    disable_nagle_algorithm = True
     server_version = "SimulatedPanel/1.0"
     sys_version = ""
     server: _HTTPServer

@@ -3,7 +3,7 @@ from urllib.parse import urlencode
 import pytest
 from django.core.cache import cache
 
-from panel.api import ApiIpThrottle, ApiKeyThrottle
+from panel.api import throttle_rate_parse
 from panel.services import api_key_rotate
 from tests.panel.factories import UserFactory
 
@@ -38,6 +38,31 @@ def test_an_address_over_its_rate_is_refused_whatever_the_key(client, settings):
 
 
 def test_the_default_rates_let_a_reseller_send_a_thousand_calls_a_minute(settings):
-    for throttle in (ApiKeyThrottle(), ApiIpThrottle()):
-        count, seconds = throttle.parse_rate(throttle.get_rate())
+    for rate in (settings.API_THROTTLE_KEY_RATE, settings.API_THROTTLE_IP_RATE):
+        count, seconds = throttle_rate_parse(rate)
         assert count / seconds * 60 >= 1000
+
+
+@pytest.mark.redis
+def test_concurrent_hits_all_count_in_redis(settings):
+    import threading
+
+    from django.test import RequestFactory
+
+    from panel.api import ApiIpThrottle
+
+    settings.API_THROTTLE_IP_RATE = "20/min"
+    request = RequestFactory().post("/api/v2", REMOTE_ADDR="203.0.113.9")
+    allowed = []
+    barrier = threading.Barrier(50)
+
+    def hit():
+        barrier.wait()
+        allowed.append(ApiIpThrottle().allow_request(request, None))
+
+    threads = [threading.Thread(target=hit) for _ in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert allowed.count(True) == 20
