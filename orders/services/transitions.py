@@ -145,3 +145,21 @@ def order_transition(*, order_id: int, status: str, actor: str, reason: str = ""
     if not changed:
         raise InvalidTransition(f"Order {order_id} is already {S(status).label}.")
     return changed[0]
+
+
+def order_move_if(*, order_id: int, from_status: str, to_status: str, actor: str, reason: str = "", **fields) -> bool:
+    """Move one order only if it is still `from_status`: one conditional UPDATE and its event, no lock.
+
+    For the moves that settle no money (a worker claiming an order, recording its placement):
+    only the caller whose UPDATE changed the row goes on, so two workers never both send it.
+    """
+    if to_status not in ALLOWED[from_status] or to_status in FINAL:
+        raise InvalidTransition(f"{from_status} → {to_status} goes through orders_transition.")
+    now = timezone.now()
+    with transaction.atomic():
+        moved = Order.objects.filter(pk=order_id, status=from_status).update(status=to_status, updated_at=now, **fields)
+        if moved:
+            OrderEvent.objects.create(
+                order_id=order_id, from_status=from_status, to_status=to_status, actor=actor, reason=reason[:500]
+            )
+    return bool(moved)

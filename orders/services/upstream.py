@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from orders.models import Order, Refill, Service
 from orders.order_types import order_type_for
-from orders.services.transitions import UPSTREAM_ACTIVE, InvalidTransition, Move, orders_transition
+from orders.services.transitions import UPSTREAM_ACTIVE, InvalidTransition, Move, order_move_if, orders_transition
 from providers.client import OrderStatusResult, ProductOrderStatusResult
 from providers.errors import ProviderError, ProviderUnreachable
 from providers.models import Provider
@@ -69,15 +69,13 @@ def order_place(*, order_id: int, actor: str = "worker") -> PlaceOutcome:
     if order is None or order.status != S.AWAITING:
         return PlaceOutcome(order_id=order_id, claimed=False)
     attempts = order.placement_attempts + 1
-    claimed = orders_transition(
-        moves=[
-            Move(
-                order_id=order_id,
-                status=S.PLACING,
-                fields={"placing_started_at": timezone.now(), "placement_attempts": attempts},
-            )
-        ],
+    claimed = order_move_if(
+        order_id=order_id,
+        from_status=S.AWAITING,
+        to_status=S.PLACING,
         actor=actor,
+        placing_started_at=timezone.now(),
+        placement_attempts=F("placement_attempts") + 1,
     )
     if not claimed:
         return PlaceOutcome(order_id=order_id, claimed=False)
@@ -98,9 +96,15 @@ def order_place(*, order_id: int, actor: str = "worker") -> PlaceOutcome:
         logger.exception("order %s: unexpected error while placing", order_id)
         _move(order_id, S.NEEDS_REVIEW, actor, f"Unexpected error while placing: {error!r}"[:500])
         return PlaceOutcome(order_id=order_id, claimed=True, status=S.NEEDS_REVIEW)
-    fields = {"upstream_order_id": result.order_id, "placed_at": timezone.now(), "error": ""}
-    _move(order_id, S.PENDING, actor, "placed upstream", **fields)
-    return PlaceOutcome(order_id=order_id, claimed=True, status=S.PENDING)
+    placed = {"upstream_order_id": result.order_id, "placed_at": timezone.now(), "error": ""}
+    # A slow answer may find the order already sent to review by the stuck-order sweep: the id still counts.
+    for current in (S.PLACING, S.NEEDS_REVIEW):
+        if order_move_if(
+            order_id=order_id, from_status=current, to_status=S.PENDING, actor=actor, reason="placed upstream", **placed
+        ):
+            return PlaceOutcome(order_id=order_id, claimed=True, status=S.PENDING)
+    logger.error("order %s: placed upstream as %s but no longer placing", order_id, result.order_id)
+    return PlaceOutcome(order_id=order_id, claimed=True, status=S.NEEDS_REVIEW, message=result.order_id)
 
 
 def order_add_fields(*, order: Order) -> dict:

@@ -11,7 +11,8 @@ from orders.models import Order, Refill
 from orders.services.cycle import orders_cycle
 from orders.services.ordering import order_cancel_request, order_create, refill_request
 from orders.services.transitions import order_transition
-from orders.services.upstream import order_add_fields
+from orders.services.upstream import order_add_fields, order_place, orders_stuck_review
+from providers.client import ProviderClient
 from providers.services import provider_client
 from tests.panel.factories import UserFactory
 
@@ -202,3 +203,21 @@ def test_drip_feed_runs_and_interval_pass_through_to_the_provider(upstream_facto
     add = next(form for action, form in upstream.sim.requests if action == "add")
     assert (add["service"], add["quantity"], add["runs"], add["interval"]) == ("1", "100", "3", "15")
     assert upstream.sim.order(10001).quantity == 300
+
+
+def test_a_slow_answer_arriving_after_the_sweep_still_records_the_upstream_id(upstream, settings, monkeypatch):
+    user = UserFactory(balance="100")
+    order = _order(upstream, user)
+    real_add = ProviderClient.add
+
+    def slow_add(self, **fields):
+        # While `add` is on the wire, the sweep finds the order stuck and hands it to review.
+        settings.ORDER_PLACING_STUCK_SECONDS = 0
+        orders_stuck_review()
+        return real_add(self, **fields)
+
+    monkeypatch.setattr(ProviderClient, "add", slow_add)
+    order_place(order_id=order.pk)
+    order.refresh_from_db()
+    assert (order.status, order.upstream_order_id) == (S.PENDING, "10001")
+    assert upstream.sim.order_count == 1
