@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, Value, When
 from django.utils import timezone
 
@@ -129,10 +129,8 @@ def balance_debit(
     # A refusal leaves the block normally and is raised after it, so that a caller's
     # transaction stays usable (it can go on with the next line of a mass order).
     with transaction.atomic(savepoint=False):
-        balance = User.objects.select_for_update().values_list("balance", flat=True).get(pk=user_id)
-        new_balance = balance - amount
-        if new_balance >= 0:
-            User.objects.filter(pk=user_id).update(balance=new_balance)
+        new_balance = _balance_take(user_model=User, user_id=user_id, amount=amount)
+        if new_balance is not None:
             return LedgerEntry.objects.create(
                 user_id=user_id,
                 kind=kind,
@@ -143,6 +141,27 @@ def balance_debit(
                 created_by_id=created_by_id,
             )
     raise InsufficientFunds()
+
+
+def _balance_take(*, user_model, user_id: int, amount: Decimal) -> Decimal | None:
+    """Subtract `amount` if the balance covers it, in one conditional UPDATE; the new balance, or None.
+
+    The UPDATE takes the row lock itself and re-checks the condition on the row it locked, so
+    concurrent debits of one customer queue up behind each other and none can overdraw it.
+    """
+    table = connection.ops.quote_name(user_model._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET balance = balance - %s WHERE id = %s AND balance >= %s RETURNING balance",  # noqa: S608
+            [amount, user_id, amount],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        if not user_model.objects.filter(pk=user_id).exists():
+            raise user_model.DoesNotExist(f"no user {user_id}")
+        return None
+    # SQLite hands back a float for a decimal column: read it through its text at our precision.
+    return money_round(Decimal(str(row[0])))
 
 
 def balance_adjust(*, user_id: int, amount: Decimal, memo: str, created_by_id: int | None = None) -> LedgerEntry:

@@ -81,13 +81,10 @@ def _service_for_sale(service_id: object, *, kind: str | None) -> Service:
         pk = int(str(service_id).strip())
     except ValueError:
         raise OrderInvalid(wrong) from None
-    # order_by(): the default ordering would join the category for nothing.
-    services = (
-        Service.objects.select_related("provider").filter(pk=pk, is_enabled=True, provider__is_active=True).order_by()
-    )
+    filters = {"pk": pk, "is_enabled": True, "provider__is_active": True}
     if kind:
-        services = services.filter(kind=kind)
-    service = services.first()
+        filters["kind"] = kind
+    service = next(iter(Service.objects.filter(**filters).order_by()), None)
     if service is None:
         raise OrderInvalid(wrong)
     return service
