@@ -20,51 +20,17 @@ from hypothesis import strategies as st
 from billing.selectors import ledger_mismatches
 from orders.models import Order, Refill, Service
 from orders.services.ordering import order_create
+from panel.api import ACTIONS as API_ACTIONS
+from panel.api import ORDER_FIELDS
 from panel.services import api_key_rotate
 from tests.orders.factories import OrderFactory, ServiceFactory
 from tests.panel.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
-ACTIONS = (
-    "services",
-    "add",
-    "status",
-    "refill",
-    "refill_status",
-    "cancel",
-    "balance",
-    "products",
-    "add_product_order",
-    "product_order_status",
-)
-FIELDS = (
-    "service",
-    "product",
-    "link",
-    "quantity",
-    "runs",
-    "interval",
-    "order",
-    "orders",
-    "refill",
-    "refills",
-    "comments",
-    "usernames",
-    "hashtags",
-    "hashtag",
-    "username",
-    "media",
-    "answer_number",
-    "min",
-    "max",
-    "posts",
-    "old_posts",
-    "delay",
-    "expiry",
-    "groups",
-    "require",
-)
+ACTIONS = tuple(API_ACTIONS)
+# Every parameter the endpoint reads: the order fields, and the ids and names of the other actions.
+FIELDS = (*ORDER_FIELDS, "service", "product", "order", "orders", "refill", "refills", "require")
 INTERNAL_ERROR = "Internal error"
 
 
