@@ -134,7 +134,9 @@ class Order(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.AWAITING)
     upstream_order_id = models.CharField(max_length=64, null=True, blank=True)
     upstream_status = models.CharField(max_length=64, blank=True, default="")
-    upstream_charge = models.DecimalField(**MONEY, null=True, blank=True)
+    upstream_charge = models.DecimalField(
+        **MONEY, null=True, blank=True, help_text="What the provider reports it charged, in our currency."
+    )
     start_count = models.BigIntegerField(null=True, blank=True)
     remains = models.BigIntegerField(null=True, blank=True)
     error = models.CharField(

@@ -7,7 +7,7 @@ from providers.models import Provider
 
 
 def service_cost(*, provider: Provider, upstream_rate: Decimal) -> Decimal:
-    """What 1,000 units cost us, in our currency."""
+    """An amount in the provider's currency (a rate per 1,000, a charge) in ours."""
     return money_round(upstream_rate * provider.exchange_rate)
 
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from orders.models import Order, Refill, Service
 from orders.order_types import order_type_for
+from orders.pricing import service_cost
 from orders.services.transitions import UPSTREAM_ACTIVE, InvalidTransition, Move, order_move_if, orders_transition
 from providers.client import OrderStatusResult, ProductOrderStatusResult
 from providers.errors import ProviderError, ProviderUnreachable
@@ -179,7 +180,9 @@ class PollReport:
     errors: list[str] = field(default_factory=list)
 
 
-def _status_move(order_id: int, result: OrderStatusResult | ProductOrderStatusResult | None) -> Move:
+def _status_move(
+    order_id: int, result: OrderStatusResult | ProductOrderStatusResult | None, *, provider: Provider
+) -> Move:
     if result is None or result.error:
         return Move(order_id=order_id, status=None, fields={"error": (result.error if result else "no answer")[:500]})
     fields = {"upstream_status": result.raw_status[:64], "error": ""}
@@ -194,7 +197,8 @@ def _status_move(order_id: int, result: OrderStatusResult | ProductOrderStatusRe
             # Seed 003 shows remains "-2" on a Completed order: over-delivery owes no refund.
             fields["remains"] = max(result.remains, 0)
     if result.charge is not None:
-        fields["upstream_charge"] = result.charge
+        # What the provider took, in our currency, for the staff dashboard's cost and profit.
+        fields["upstream_charge"] = service_cost(provider=provider, upstream_rate=result.charge)
     if result.status is None:
         logger.warning("order %s: unknown upstream status %r; kept active", order_id, result.raw_status)
         return Move(order_id=order_id, status=None, fields=fields)
@@ -227,7 +231,7 @@ def _poll_chunk(*, ask, chunk: list, report: PollReport, provider: Provider, act
         logger.warning("poll of %s failed: %s", provider.name, error)
         report.errors.append(str(error))
         return
-    moves = [_status_move(pk, answers.get(upstream_id)) for pk, upstream_id in chunk]
+    moves = [_status_move(pk, answers.get(upstream_id), provider=provider) for pk, upstream_id in chunk]
     report.changed += len(orders_transition(moves=moves, actor=actor))
 
 

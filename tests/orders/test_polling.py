@@ -99,3 +99,12 @@ def test_a_chunk_of_100_is_applied_in_a_constant_number_of_queries(provider, dja
     assert Order.objects.filter(status=Order.Status.PARTIAL).count() == 50
     assert LedgerEntry.objects.filter(kind="refund").count() == 50
     assert len(orders) == 100
+
+
+def test_the_providers_charge_is_kept_in_our_currency(provider):
+    provider.exchange_rate = Decimal("0.5")
+    provider.save()
+    order = _active(provider, "1")
+    _poll(provider, {"1": {"charge": "3", "start_count": "5", "status": "In progress", "remains": "3"}})
+    order.refresh_from_db()
+    assert order.upstream_charge == Decimal("1.5")
