@@ -5,6 +5,7 @@ from django.db.models import Count, DecimalField, F, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from billing.money import money_round
 from orders.models import Order, Refill, Service
 from providers.models import Provider
 
@@ -43,6 +44,7 @@ def staff_dashboard_figures(*, now=None) -> dict:
             revenue=Coalesce(Sum(F("charge") - F("refunded"), output_field=money), zero),
             cost=Coalesce(Sum(Coalesce("upstream_charge", "cost"), output_field=money), zero),
         )
+        sums["revenue"], sums["cost"] = money_round(sums["revenue"]), money_round(sums["cost"])
         sums["profit"] = sums["revenue"] - sums["cost"]
         return sums
 

@@ -10,7 +10,11 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 def _redis_problem() -> str | None:
     url = os.environ.get("REDIS_URL", "")
     if not url:
-        return "REDIS_URL is not set and no Redis answers on 127.0.0.1:6379"
+        return (
+            "REDIS_URL is empty"
+            if "REDIS_URL" in os.environ
+            else "REDIS_URL is not set and no Redis answers on 127.0.0.1:6379"
+        )
     import redis
 
     try:
@@ -22,7 +26,9 @@ def _redis_problem() -> str | None:
 
 def _postgres_problem() -> str | None:
     if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
-        return "DATABASE_URL is not PostgreSQL and no PostgreSQL answers on 127.0.0.1:5432"
+        if os.environ.get("DATABASE_URL"):
+            return f"DATABASE_URL points at {connection.vendor}, not PostgreSQL"
+        return "DATABASE_URL is not set and no PostgreSQL answers on 127.0.0.1:5432"
     import psycopg
 
     db = settings.DATABASES["default"]

@@ -27,4 +27,7 @@ def test_ci_stops_at_once_with_a_clear_message_when_redis_is_unreachable():
     output = result.stdout + result.stderr
     assert result.returncode == 3, output
     assert "CI=true but the services the suite needs are missing" in output
-    assert "DATABASE_URL is not PostgreSQL" in output and "Redis at redis://127.0.0.1:1/0 is unreachable" in output
+    assert (
+        "DATABASE_URL points at sqlite, not PostgreSQL" in output
+        and "Redis at redis://127.0.0.1:1/0 is unreachable" in output
+    )

@@ -135,6 +135,7 @@ def test_a_failed_sync_is_recorded_and_changes_nothing(provider):
     assert Service.objects.get().is_enabled is True
 
 
+@pytest.mark.postgres  # SQLite caps the parameters per statement, so its bulk inserts are smaller
 def test_ten_thousand_services_sync_in_few_queries(provider, django_assert_max_num_queries):
     services = [_service(i, category=f"Category {i % 50}") for i in range(1, 10_001)]
     with django_assert_max_num_queries(100):
