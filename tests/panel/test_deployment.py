@@ -119,3 +119,8 @@ def test_static_files_collect_for_production_as_the_dockerfile_does(tmp_path):
     assert result.returncode == 0, result.stderr
     manifest = (tmp_path / "staticfiles.json").read_text()
     assert '"panel/panel.css"' in manifest and '"panel/order.js"' in manifest
+
+
+def test_the_migrations_match_the_models():
+    result = _manage("makemigrations", "--check", "--dry-run", env={**PRODUCTION_ENV, "DEBUG": "1"})
+    assert result.returncode == 0, result.stdout + result.stderr
