@@ -182,25 +182,6 @@ class ServiceAdmin(admin.ModelAdmin):
     list_filter = ("provider", "category", "is_enabled", "disabled_by", "type")
     search_fields = ("name", "provider_service__service_id")
     list_select_related = ("provider", "category")
-    fields = (
-        "name",
-        "category",
-        "description",
-        "rate_override",
-        "is_enabled",
-        "refuse_active_link",
-        "provider",
-        "provider_service",
-        "type",
-        "min",
-        "max",
-        "refill",
-        "cancel",
-        "dripfeed",
-        "cost",
-        "rate",
-        "disabled_by",
-    )
     readonly_fields = (
         "provider",
         "provider_service",
@@ -214,6 +195,8 @@ class ServiceAdmin(admin.ModelAdmin):
         "rate",
         "disabled_by",
     )
+    # What an operator may edit (sync keeps it), then what comes from the provider.
+    fields = ("name", "category", "description", "rate_override", "is_enabled", "refuse_active_link", *readonly_fields)
     actions = ["enable", "disable"]
 
     def has_add_permission(self, request):
