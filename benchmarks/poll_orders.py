@@ -36,8 +36,8 @@ def main() -> int:
     from django.utils import timezone
 
     from billing.models import LedgerEntry
-    from billing.money import order_charge
     from billing.selectors import ledger_mismatches
+    from core.money import order_charge
     from orders.models import Order, OrderEvent, Service
     from orders.services.catalog import services_sync
     from orders.services.transitions import FINAL

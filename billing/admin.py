@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 
 from billing.models import FundsRequest, LedgerEntry, PaymentMethod
 from billing.services import funds_request_approve, funds_request_reject
-from panel.errors import PanelError
+from core.errors import PanelError
 
 
 @admin.register(LedgerEntry)

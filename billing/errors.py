@@ -1,4 +1,4 @@
-from panel.errors import PanelError
+from core.errors import PanelError
 
 
 class InsufficientFunds(PanelError):

@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from core.money import MoneyField
+
 
 class LedgerEntry(models.Model):
     """One change of one balance. Rows are never updated or deleted.
@@ -19,10 +21,8 @@ class LedgerEntry(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="ledger_entries")
     kind = models.CharField(max_length=16, choices=Kind.choices)
-    amount = models.DecimalField(max_digits=settings.MONEY_MAX_DIGITS, decimal_places=settings.MONEY_DECIMAL_PLACES)
-    balance_after = models.DecimalField(
-        max_digits=settings.MONEY_MAX_DIGITS, decimal_places=settings.MONEY_DECIMAL_PLACES
-    )
+    amount = MoneyField()
+    balance_after = MoneyField()
     reference = models.CharField(max_length=64, blank=True, default="")
     memo = models.CharField(max_length=255, blank=True, default="")
     created_by = models.ForeignKey(
@@ -68,9 +68,7 @@ class PaymentMethod(models.Model):
     gateway = models.CharField(
         max_length=32, blank=True, default="", help_text="Empty for manual payments, else a gateway code."
     )
-    min_amount = models.DecimalField(
-        max_digits=settings.MONEY_MAX_DIGITS, decimal_places=settings.MONEY_DECIMAL_PLACES, default=1
-    )
+    min_amount = MoneyField(default=1)
     is_active = models.BooleanField(default=True)
     sort_order = models.IntegerField(default=0)
 
@@ -91,7 +89,7 @@ class FundsRequest(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="funds_requests")
     method = models.ForeignKey(PaymentMethod, on_delete=models.PROTECT, related_name="requests")
-    amount = models.DecimalField(max_digits=settings.MONEY_MAX_DIGITS, decimal_places=settings.MONEY_DECIMAL_PLACES)
+    amount = MoneyField()
     note = models.CharField(max_length=255, blank=True, default="", help_text="The customer's payment reference.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     gateway_reference = models.CharField(max_length=128, blank=True, default="")

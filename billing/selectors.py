@@ -1,10 +1,12 @@
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import DecimalField, F, OuterRef, Subquery, Sum, Value
+from django.db.models import F, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Round
 
 from billing.models import LedgerEntry
+from core.money import money_sum_field
 
 
 def ledger_mismatches() -> list[tuple[int, str, Decimal, Decimal]]:
@@ -16,16 +18,16 @@ def ledger_mismatches() -> list[tuple[int, str, Decimal, Decimal]]:
         .annotate(total=Sum("amount"))
         .values("total")
     )
-    money = DecimalField(max_digits=30, decimal_places=5)
+    money = money_sum_field()
     rows = (
         get_user_model()
         .objects.annotate(
             ledger_sum=Coalesce(Subquery(ledger_sum, output_field=money), Value(Decimal(0)), output_field=money)
         )
-        # Round: SQLite keeps decimals as floats, whose sums carry noise past our 5 places.
+        # Round: SQLite keeps decimals as floats, whose sums carry noise past our decimal places.
         .annotate(
-            rounded_balance=Round("balance", 5, output_field=money),
-            rounded_sum=Round("ledger_sum", 5, output_field=money),
+            rounded_balance=Round("balance", settings.MONEY_DECIMAL_PLACES, output_field=money),
+            rounded_sum=Round("ledger_sum", settings.MONEY_DECIMAL_PLACES, output_field=money),
         )
         .exclude(rounded_balance=F("rounded_sum"))
         .order_by("pk")

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import Case, Value, When
@@ -18,7 +19,7 @@ from django.utils import timezone
 
 from billing.errors import FundsRequestInvalid, InsufficientFunds, InvalidAmount
 from billing.models import FundsRequest, LedgerEntry, PaymentMethod
-from billing.money import money_round
+from core.money import money_round
 
 Kind = LedgerEntry.Kind
 CREDIT_KINDS = {Kind.DEPOSIT, Kind.REFUND, Kind.ADJUSTMENT}
@@ -184,7 +185,7 @@ def funds_request_create(*, user_id: int, method_id: int, amount: Decimal, note:
     if method is None:
         raise FundsRequestInvalid("Choose a payment method.")
     if not isinstance(amount, Decimal) or not amount.is_finite() or money_round(amount) != amount:
-        raise FundsRequestInvalid("The amount must be a number with at most 5 decimals.")
+        raise FundsRequestInvalid(f"The amount must be a number with at most {settings.MONEY_DECIMAL_PLACES} decimals.")
     if amount < method.min_amount:
         raise FundsRequestInvalid(f"The minimum for {method.name} is {method.min_amount}.")
     return FundsRequest.objects.create(user_id=user_id, method=method, amount=amount, note=note[:255])

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 from billing.gateways import TestGateway, gateway_for
 from billing.models import FundsRequest, PaymentMethod
 from billing.services import funds_request_approve, funds_request_create
-from panel.errors import PanelError
+from core.errors import PanelError
 
 
 class AddFundsForm(forms.Form):

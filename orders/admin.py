@@ -11,6 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from core.errors import PanelError
 from orders.models import Category, Order, OrderEvent, Refill, Service, ServiceChange
 from orders.services.catalog import (
     catalog_reprice,
@@ -21,7 +22,6 @@ from orders.services.catalog import (
 )
 from orders.services.ordering import order_cancel_refund, order_review_attach, order_review_resend
 from orders.services.transitions import FINAL
-from panel.errors import PanelError
 from providers.errors import ProviderError
 from providers.models import Provider, ProviderService
 from providers.services import provider_balance_check, provider_connect

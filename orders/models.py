@@ -3,10 +3,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 
-from billing.money import RATE_UNIT
+from core.money import RATE_UNIT, MoneyField
 from providers.models import Provider, ProviderService
-
-MONEY = {"max_digits": settings.MONEY_MAX_DIGITS, "decimal_places": settings.MONEY_DECIMAL_PLACES}
 
 
 class Category(models.Model):
@@ -48,9 +46,9 @@ class Service(models.Model):
     refill = models.BooleanField(default=False)
     cancel = models.BooleanField(default=False)
     dripfeed = models.BooleanField(default=False)
-    cost = models.DecimalField(**MONEY, help_text="The provider's rate per 1,000 (per unit for products), ours.")
-    rate = models.DecimalField(**MONEY, help_text="Our price per 1,000 (per unit for products), with the markup.")
-    rate_override = models.DecimalField(**MONEY, null=True, blank=True, help_text="Our price per 1,000, fixed.")
+    cost = MoneyField(help_text="The provider's rate per 1,000 (per unit for products), ours.")
+    rate = MoneyField(help_text="Our price per 1,000 (per unit for products), with the markup.")
+    rate_override = MoneyField(null=True, blank=True, help_text="Our price per 1,000, fixed.")
     is_enabled = models.BooleanField(default=True)
     disabled_by = models.CharField(max_length=16, choices=DisabledBy.choices, blank=True, default=DisabledBy.NOBODY)
     refuse_active_link = models.BooleanField(
@@ -127,15 +125,15 @@ class Order(models.Model):
     interval = models.PositiveIntegerField(null=True, blank=True)
     # The order type's own fields (comments, usernames, subscription settings...), sent upstream as they are.
     params = models.JSONField(default=dict, blank=True)
-    rate = models.DecimalField(**MONEY, help_text="Our price per 1,000 when ordered.")
-    charge = models.DecimalField(**MONEY)
-    cost = models.DecimalField(**MONEY, default=Decimal("0"), help_text="What the provider should charge us.")
-    refunded = models.DecimalField(**MONEY, default=Decimal("0"))
+    rate = MoneyField(help_text="Our price per 1,000 when ordered.")
+    charge = MoneyField()
+    cost = MoneyField(default=Decimal("0"), help_text="What the provider should charge us.")
+    refunded = MoneyField(default=Decimal("0"))
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.AWAITING)
     upstream_order_id = models.CharField(max_length=64, null=True, blank=True)
     upstream_status = models.CharField(max_length=64, blank=True, default="")
-    upstream_charge = models.DecimalField(
-        **MONEY, null=True, blank=True, help_text="What the provider reports it charged, in our currency."
+    upstream_charge = MoneyField(
+        null=True, blank=True, help_text="What the provider reports it charged, in our currency."
     )
     start_count = models.BigIntegerField(null=True, blank=True)
     remains = models.BigIntegerField(null=True, blank=True)

@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from billing.money import ROUND_UP, money_round
+from core.money import ROUND_UP, money_round
 from providers.models import Provider
 
 

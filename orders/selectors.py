@@ -1,11 +1,11 @@
 from collections.abc import Iterable
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, F, QuerySet, Sum, Value
+from django.db.models import Count, F, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from billing.money import money_round
+from core.money import money_round, money_sum_field
 from orders.models import Order, Refill, Service
 from providers.models import Provider
 
@@ -35,7 +35,7 @@ def staff_dashboard_figures(*, now=None) -> dict:
     now = now or timezone.now()
     today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     month = today.replace(day=1)
-    money = DecimalField(max_digits=30, decimal_places=5)
+    money = money_sum_field()
     zero = Value(Decimal("0"), output_field=money)
 
     def period(start) -> dict:

@@ -7,14 +7,13 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from billing.services import balance_adjust
-from panel.errors import PanelError
+from core.errors import PanelError
+from core.money import money_form_field
 from panel.models import User
 
 
 class BalanceAdjustForm(forms.Form):
-    amount = forms.DecimalField(
-        max_digits=20, decimal_places=5, help_text="Positive credits the customer, negative debits."
-    )
+    amount = money_form_field(help_text="Positive credits the customer, negative debits.")
     memo = forms.CharField(max_length=255, help_text="Why: shown in the ledger.")
 
     def clean_amount(self):

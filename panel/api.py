@@ -20,12 +20,12 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from billing.money import money_str
+from core.errors import PanelError
+from core.money import money_str
 from orders.models import Order, Refill, Service
 from orders.selectors import orders_of_user, refills_of_user, services_for_sale
 from orders.services.ordering import order_cancel_request, order_create, refill_request
 from panel.api_keys import api_key_hash
-from panel.errors import PanelError
 from panel.selectors import user_by_api_key
 
 logger = logging.getLogger(__name__)

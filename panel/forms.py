@@ -12,11 +12,11 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 
-from billing.money import RATE_UNIT, money_str
+from core.errors import PanelError
+from core.money import RATE_UNIT, money_str
 from orders.models import Service
 from orders.order_types import ORDER_TYPES, SUBSCRIPTION_DELAYS, order_type_for
 from orders.services.ordering import ACTIVE_LINK_MESSAGE
-from panel.errors import PanelError
 from panel.models import User
 
 # The order fields in the order a customer fills them; any field a new order type adds to

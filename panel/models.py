@@ -1,20 +1,16 @@
 from decimal import Decimal
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
+
+from core.money import MoneyField
 
 
 class User(AbstractUser):
     """A customer (or a staff member). The balance is written only by `billing.services`."""
 
-    balance = models.DecimalField(
-        max_digits=settings.MONEY_MAX_DIGITS,
-        decimal_places=settings.MONEY_DECIMAL_PLACES,
-        default=Decimal("0"),
-        editable=False,
-    )
+    balance = MoneyField(default=Decimal("0"), editable=False)
     # Only a hash of the API key is kept; the key itself is shown once, when made.
     api_key_hash = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
     api_key_prefix = models.CharField(max_length=12, blank=True, editable=False)

@@ -5,8 +5,8 @@ from django.utils import timezone
 
 from billing.models import LedgerEntry
 from billing.services import balance_credit
+from core.errors import PanelError
 from panel.api_keys import API_KEY_PREFIX_LENGTH, api_key_generate, api_key_hash
-from panel.errors import PanelError
 from panel.models import User
 
 

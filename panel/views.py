@@ -18,14 +18,14 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from billing.money import RATE_UNIT, money_str
+from core.errors import PanelError
+from core.money import RATE_UNIT, money_str
 from orders.models import Category, Order, Refill, ServiceChange
 from orders.order_types import ORDER_TYPES, SUBSCRIPTION_DELAYS
 from orders.selectors import services_for_sale
 from orders.services.ordering import order_cancel_request, order_create, refill_request
 from orders.services.transitions import ACTIVE, UPSTREAM_ACTIVE
 from panel.api import PROTOCOL_STATUS, REFILL_STATUS
-from panel.errors import PanelError
 from panel.forms import (
     DRIPFEED_FIELDS,
     FIELD_TEXT,

@@ -26,7 +26,7 @@ import requests
 import urllib3.exceptions
 from django.conf import settings
 
-from billing.money import money_parse
+from core.money import money_parse
 from providers.errors import EXCERPT_LIMIT, ProviderBadResponse, ProviderError, ProviderRefused, ProviderUnreachable
 from providers.lenient_json import loads, loads_lenient
 from providers.statuses import OrderStatus, RefillStatus, normalize_order_status, normalize_refill_status

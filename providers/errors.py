@@ -10,7 +10,7 @@ The client builds every excerpt with the API key scrubbed out: nothing here ever
 
 from typing import Any
 
-from panel.errors import PanelError
+from core.errors import PanelError
 
 __all__ = ["EXCERPT_LIMIT", "ProviderBadResponse", "ProviderError", "ProviderRefused", "ProviderUnreachable"]
 

@@ -1,11 +1,9 @@
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import models
 
+from core.money import MoneyField
 from providers.crypto import secret_decrypt, secret_encrypt
-
-MONEY = {"max_digits": settings.MONEY_MAX_DIGITS, "decimal_places": settings.MONEY_DECIMAL_PLACES}
 
 
 class Provider(models.Model):
@@ -28,12 +26,12 @@ class Provider(models.Model):
         default=Decimal("1"),
         help_text="How much of our currency one unit of the provider's currency is worth.",
     )
-    balance = models.DecimalField(**MONEY, null=True, blank=True, editable=False)
+    balance = MoneyField(null=True, blank=True, editable=False)
     balance_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
-    low_balance_alert = models.DecimalField(**MONEY, default=Decimal("10"))
+    low_balance_alert = MoneyField(default=Decimal("10"))
     is_active = models.BooleanField(default=True)
     markup_percent = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0"))
-    markup_fixed = models.DecimalField(**MONEY, default=Decimal("0"), help_text="Added to every rate per 1,000.")
+    markup_fixed = MoneyField(default=Decimal("0"), help_text="Added to every rate per 1,000.")
     hold_new_services = models.BooleanField(
         default=False, help_text="New upstream services wait, disabled, for an operator."
     )
@@ -75,7 +73,7 @@ class ProviderService(models.Model):
     name = models.TextField()
     type = models.CharField(max_length=100, default="Default")
     category = models.TextField(blank=True, default="")
-    rate = models.DecimalField(**MONEY)
+    rate = MoneyField()
     min = models.PositiveBigIntegerField()
     max = models.PositiveBigIntegerField()
     refill = models.BooleanField(default=False)

@@ -9,8 +9,8 @@ from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils import timezone
 
-from panel.db import bulk_update_changed
-from panel.errors import PanelError
+from core.db import bulk_update_changed
+from core.errors import PanelError
 from providers.client import ProviderClient, UpstreamProduct, UpstreamService
 from providers.models import Provider, ProviderService
 

@@ -8,9 +8,9 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from core.db import bulk_update_changed
 from orders.models import Category, Service, ServiceChange
 from orders.pricing import service_cost, service_rate
-from panel.db import bulk_update_changed
 from providers.errors import ProviderError
 from providers.models import Provider, ProviderService
 from providers.services import (

@@ -6,12 +6,12 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from billing.money import money_round, order_charge
 from billing.services import balance_debit
+from core.errors import PanelError
+from core.money import money_round, order_charge
 from orders.models import Order, Refill, Service
 from orders.order_types import OrderInvalid, order_fields_clean
 from orders.services.transitions import ACTIVE, UPSTREAM_ACTIVE, InvalidTransition, order_transition
-from panel.errors import PanelError
 
 logger = logging.getLogger(__name__)
 

@@ -15,11 +15,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.models import LedgerEntry
-from billing.money import partial_refund
 from billing.services import Credit, balance_credit_many
+from core.db import bulk_update_changed
+from core.errors import PanelError
+from core.money import partial_refund
 from orders.models import Order, OrderEvent
-from panel.db import bulk_update_changed
-from panel.errors import PanelError
 
 logger = logging.getLogger(__name__)
 S = Order.Status

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from billing.money import ROUND_UP, money_parse, money_round, order_charge, partial_refund
+from core.money import ROUND_UP, money_parse, money_round, order_charge, partial_refund
 
 
 def test_money_round_keeps_five_places_half_up():

@@ -31,8 +31,9 @@ from hypothesis.stateful import (
 
 from billing.errors import InsufficientFunds
 from billing.models import LedgerEntry
-from billing.money import order_charge, partial_refund
 from billing.selectors import ledger_mismatches
+from core.errors import PanelError
+from core.money import order_charge, partial_refund
 from orders.models import Order, OrderEvent, Refill
 from orders.order_types import OrderInvalid
 from orders.services.cycle import orders_cycle
@@ -46,7 +47,6 @@ from orders.services.ordering import (
     refill_request,
 )
 from orders.services.transitions import UPSTREAM_ACTIVE, InvalidTransition
-from panel.errors import PanelError
 from providers.models import Provider
 from providers.simulator.server import SimulatorServer
 from providers.simulator.state import FIRST_ORDER_ID, ManualClock, SimulatedProvider

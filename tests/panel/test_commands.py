@@ -65,7 +65,7 @@ def test_add_funds_refuses_unknown_customers_and_non_numbers():
     with pytest.raises(CommandError, match="No customer named 'nobody'"):
         _call("add_funds", "nobody", "1", "--memo", "x")
     UserFactory(username="fay")
-    with pytest.raises(CommandError, match="AMOUNT must be a number"):
+    with pytest.raises(CommandError, match="AMOUNT must be an amount"):
         _call("add_funds", "fay", "ten", "--memo", "x")
 
 

@@ -1,9 +1,9 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from billing.money import money_parse
 from billing.services import balance_adjust
-from panel.errors import PanelError
+from core.errors import PanelError
+from core.money import money_arg
 
 
 class Command(BaseCommand):
@@ -15,12 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("--memo", required=True, help="why: shown in the ledger")
 
     def handle(self, *args, username, amount, memo, **options):
-        try:
-            value = money_parse(amount)
-        except ValueError:
-            raise CommandError(f"AMOUNT must be a number such as 10 or -2.5, not {amount!r}.") from None
-        if value == 0:
-            raise CommandError("AMOUNT must not be zero.")
+        value = money_arg("AMOUNT", amount, negative=True, zero=False)
         user = get_user_model().objects.filter(username=username).first()
         if user is None:
             raise CommandError(f"No customer named {username!r}.")

@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from core.errors import PanelError
 from orders.services.catalog import services_sync
-from panel.errors import PanelError
 from providers.models import Provider
 
 

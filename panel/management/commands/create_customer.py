@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from billing.money import money_parse
-from panel.errors import PanelError
+from core.errors import PanelError
+from core.money import money_arg
 from panel.services import customer_create
 
 
@@ -15,12 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("--password", default=None, help="to let the customer log in to the website")
 
     def handle(self, *args, username, email, balance, password, **options):
-        try:
-            amount = money_parse(balance)
-        except ValueError:
-            raise CommandError(f"--balance must be an amount such as 25.50, not {balance!r}.") from None
-        if amount < 0:
-            raise CommandError("--balance cannot be negative.")
+        amount = money_arg("--balance", balance)
         try:
             user, key = customer_create(username=username, email=email, password=password, balance=amount)
         except PanelError as error:

@@ -1,16 +1,9 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from billing.money import money_parse
-from panel.errors import PanelError
+from core.errors import PanelError
+from core.money import money_arg
 from providers.models import Provider
 from providers.services import provider_create
-
-
-def _amount(option: str, value: str):
-    try:
-        return money_parse(value)
-    except ValueError:
-        raise CommandError(f"{option} must be a number, not {value!r}.") from None
 
 
 class Command(BaseCommand):
@@ -33,8 +26,8 @@ class Command(BaseCommand):
                 name=name,
                 api_url=url,
                 api_key=key,
-                markup_percent=_amount("--markup", markup),
-                markup_fixed=_amount("--fixed", fixed),
+                markup_percent=money_arg("--markup", markup, negative=True),
+                markup_fixed=money_arg("--fixed", fixed, negative=True),
                 hold_new_services=hold_new,
                 dialect=dialect,
             )

@@ -1,20 +1,10 @@
 import signal
 import threading
-from decimal import Decimal, InvalidOperation
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.money import money_arg
 from providers.simulator import DIALECTS, SimulatedProvider, SimulatorServer
-
-
-def _amount(text: str) -> Decimal:
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise CommandError(f"--balance must be an amount such as 1000 or 25.5, not {text!r}.") from None
-    if not value.is_finite() or value < 0:
-        raise CommandError(f"--balance must be a positive amount, not {text!r}.")
-    return value
 
 
 class Command(BaseCommand):
@@ -43,7 +33,7 @@ class Command(BaseCommand):
             key=options["key"],
             seed=options["seed"],
             services=options["services"],
-            balance=_amount(options["balance"]),
+            balance=money_arg("--balance", options["balance"]),
             stage_seconds=options["stage_seconds"],
             latency_ms=options["latency_ms"],
             fault_rate=options["fault_rate"],

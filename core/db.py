@@ -1,4 +1,4 @@
-"""Database plumbing every app may use: a leaf module (Django only), like `panel.errors`."""
+"""Database plumbing every app may use: a leaf module (Django only), like `core.errors`."""
 
 from collections import defaultdict
 from collections.abc import Iterable

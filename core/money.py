@@ -1,13 +1,57 @@
-"""Money arithmetic: Decimal only, one rounding function, rates per 1,000 units."""
+"""Money: Decimal only, digits defined once (MoneyField), one rounding function, rates per 1,000 units."""
 
 from decimal import ROUND_HALF_UP, ROUND_UP, Decimal, InvalidOperation
 
 from django.conf import settings
+from django.core.management.base import CommandError
+from django.db import models
 
 MONEY_QUANTUM = Decimal(1).scaleb(-settings.MONEY_DECIMAL_PLACES)
 RATE_UNIT = 1000  # the protocol prices every service per 1,000 units
 
-__all__ = ["MONEY_QUANTUM", "ROUND_HALF_UP", "ROUND_UP", "money_parse", "money_round", "order_charge", "partial_refund"]
+__all__ = [
+    "MONEY_QUANTUM",
+    "ROUND_HALF_UP",
+    "ROUND_UP",
+    "MoneyField",
+    "money_arg",
+    "money_form_field",
+    "money_parse",
+    "money_round",
+    "money_sum_field",
+    "order_charge",
+    "partial_refund",
+]
+
+
+class MoneyField(models.DecimalField):
+    """A money column: its digits come from settings, defined here once for every model and form.
+
+    It deconstructs as a plain DecimalField, so migrations read like any other decimal column.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs["max_digits"] = settings.MONEY_MAX_DIGITS
+        kwargs["decimal_places"] = settings.MONEY_DECIMAL_PLACES
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, _path, args, kwargs = super().deconstruct()
+        return name, "django.db.models.DecimalField", args, kwargs
+
+
+def money_sum_field() -> models.DecimalField:
+    """The output field of a SUM of money columns: room for many rows, the same decimals."""
+    return models.DecimalField(max_digits=settings.MONEY_MAX_DIGITS + 10, decimal_places=settings.MONEY_DECIMAL_PLACES)
+
+
+def money_form_field(**kwargs):
+    """A form field for an amount, with the money digits (bounds that fit the column)."""
+    from django import forms
+
+    return forms.DecimalField(
+        max_digits=settings.MONEY_MAX_DIGITS, decimal_places=settings.MONEY_DECIMAL_PLACES, **kwargs
+    )
 
 
 def money_round(value: Decimal, *, rounding: str = ROUND_HALF_UP) -> Decimal:
@@ -56,3 +100,16 @@ def money_str(amount: Decimal) -> str:
     text = f"{money_round(amount):f}".rstrip("0")
     whole, _, fraction = text.partition(".")
     return f"{whole}.{fraction.ljust(2, '0')}"
+
+
+def money_arg(option: str, text: str, *, negative: bool = False, zero: bool = True) -> Decimal:
+    """An amount given to a management command, or a CommandError that says what was expected."""
+    try:
+        value = money_parse(text)
+    except ValueError:
+        raise CommandError(f"{option} must be an amount such as 25.50, not {text!r}.") from None
+    if value < 0 and not negative:
+        raise CommandError(f"{option} cannot be negative.")
+    if value == 0 and not zero:
+        raise CommandError(f"{option} must not be zero.")
+    return value
