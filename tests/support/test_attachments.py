@@ -67,13 +67,13 @@ def test_a_file_that_is_not_an_image_is_refused_whatever_its_name_says(client):
 
 def test_an_image_over_the_size_limit_is_refused(settings):
     settings.SUPPORT_ATTACHMENT_MAX_BYTES = 100
-    with pytest.raises(AttachmentInvalid, match="big.png is larger than 0 KB"):
+    with pytest.raises(AttachmentInvalid, match=r"big\.png is larger than 0 KB"):
         attachment_clean(upload=png_upload("big.png", size=(200, 200)))
 
 
 def test_a_declared_huge_canvas_is_refused_before_it_is_decoded(monkeypatch):
     monkeypatch.setattr("support.attachments.MAX_PIXELS", 1000)
-    with pytest.raises(AttachmentInvalid, match="bomb.png has too many pixels"):
+    with pytest.raises(AttachmentInvalid, match=r"bomb\.png has too many pixels"):
         attachment_clean(upload=png_upload("bomb.png", size=(40, 30)))
 
 

@@ -48,7 +48,8 @@ def test_staff_request_a_cancel_upstream_of_a_running_order(client, handler):
     _act(client, ticket, order, "cancel")
     order.refresh_from_db()
     assert order.cancel_requested_at is not None and order.status == S.IN_PROGRESS
-    assert TicketMessage.objects.get(kind="event").body == f"Cancellation of order {order.pk} requested from the provider."
+    event = TicketMessage.objects.get(kind="event")
+    assert event.body == f"Cancellation of order {order.pk} requested from the provider."
 
 
 def test_staff_cancel_and_refund_an_order_awaiting_review_in_full(client, handler):
