@@ -143,6 +143,7 @@ class Announcement(models.Model):
             models.CheckConstraint(
                 condition=Q(starts_at__isnull=True) | Q(ends_at__isnull=True) | Q(ends_at__gt=F("starts_at")),
                 name="announcement_ends_after_it_starts",
+                violation_error_message=_("An announcement must end after it starts."),
             )
         ]
 
@@ -171,6 +172,7 @@ class NotificationPreference(models.Model):
             models.CheckConstraint(
                 condition=Q(low_balance=False) | Q(low_balance_threshold__gt=0),
                 name="notification_low_balance_has_threshold",
+                violation_error_message=_("Give the balance below which we write to you."),
             )
         ]
 

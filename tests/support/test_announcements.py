@@ -84,3 +84,4 @@ def test_an_announcement_cannot_end_before_it_starts(client):
         },
     )
     assert response.status_code == 200 and not Announcement.objects.exists()
+    assert "An announcement must end after it starts." in response.content.decode()
