@@ -35,12 +35,13 @@ MAX_BODY = 10_000
 MAX_ORDERS = 100
 EXCERPT = 1000
 
-# The permission each order action needs besides `support.handle_ticket`: the one that lets
-# staff change orders in the admin, so a ticket is no back door around it.
-ORDER_ACTION_PERMISSIONS = {
-    "refill": "orders.change_order",
-    "cancel": "orders.change_order",
-    "cancel_refund": "orders.change_order",
+# What each order action needs besides `support.handle_ticket`. A refill or an upstream cancel is
+# the customer's own request, made for them (the provider decides, the refund follows what it
+# reports); cancelling with a full refund is the operator's power, asked for as in the order admin.
+ORDER_ACTION_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "refill": (),
+    "cancel": (),
+    "cancel_refund": ("orders.cancel_refund_order",),
 }
 
 
@@ -343,11 +344,11 @@ def ticket_order_action(*, staff, ticket_id: int, order_id: int, action: str) ->
     order not running upstream. The sentence is also written on the ticket, for both sides to read.
     """
     _require_handler(staff)
-    permission = ORDER_ACTION_PERMISSIONS.get(action)
-    if permission is None:
+    permissions = ORDER_ACTION_PERMISSIONS.get(action)
+    if permissions is None:
         raise TicketInvalid(_("Unknown action."))
-    if not staff.has_perm(permission):
-        raise SupportForbidden(_("You need the permission to change orders."))
+    if not staff.has_perms(permissions):
+        raise SupportForbidden(_("You need the permission to cancel and refund orders."))
     ticket = Ticket.objects.select_related("user").filter(pk=ticket_id).first()
     if ticket is None:
         raise TicketInvalid(_("No such ticket."))

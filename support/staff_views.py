@@ -14,12 +14,14 @@ from django.views.decorators.http import require_POST
 
 from core.errors import PanelError
 from core.money import money_str
+from core.staff import staff_permission_required
 from orders.models import Order
 from orders.services.ordering import STAFF_CANCELLABLE
 from orders.services.transitions import UPSTREAM_ACTIVE
 from support.forms import TicketAssignForm, TicketReplyForm
 from support.models import Ticket
 from support.selectors import (
+    HANDLE_PERMISSION,
     can_handle_tickets,
     staff_queue,
     staff_queue_counts,
@@ -42,14 +44,15 @@ S = Order.Status
 
 
 def handler_required(view):
-    """Logged in, staff, and holding `support.handle_ticket`; anyone else is refused (403)."""
+    """Signed in, staff, and holding `support.handle_ticket` (core.staff); anyone else is refused (403)."""
+    guarded = staff_permission_required(HANDLE_PERMISSION)(view)
 
     @login_required
-    @wraps(view)
+    @wraps(guarded)
     def wrapper(request: HttpRequest, *args, **kwargs):
         if not can_handle_tickets(request.user):
             raise PermissionDenied(_("You need the permission to answer tickets."))
-        return view(request, *args, **kwargs)
+        return guarded(request, *args, **kwargs)
 
     return wrapper
 
@@ -91,18 +94,17 @@ def _ticket(ticket_id: int) -> Ticket:
     return ticket
 
 
-def _order_rows(ticket: Ticket, *, may_change: bool) -> list[Order]:
+def _order_rows(ticket: Ticket, *, may_refund: bool) -> list[Order]:
     rows = list(ticket.orders.select_related("service").order_by("pk"))
     for order in rows:
         order.charge_shown = money_str(order.charge)
         order.refunded_shown = money_str(order.refunded)
-        order.can_refill = may_change and order.service.refill and order.status in (S.COMPLETED, S.PARTIAL)
-        order.can_cancel = (
-            may_change
-            and order.cancel_requested_at is None
-            and (order.status == S.AWAITING or (order.service.cancel and order.status in (S.PLACING, *UPSTREAM_ACTIVE)))
+        order.can_refill = order.service.refill and order.status in (S.COMPLETED, S.PARTIAL)
+        order.can_cancel = order.cancel_requested_at is None and (
+            order.status == S.AWAITING or (order.service.cancel and order.status in (S.PLACING, *UPSTREAM_ACTIVE))
         )
-        order.can_cancel_refund = may_change and order.status in STAFF_CANCELLABLE
+        order.can_cancel_refund = may_refund and order.status in STAFF_CANCELLABLE
+        order.refund_needs_permission = not may_refund and order.status in STAFF_CANCELLABLE
     return rows
 
 
@@ -125,12 +127,12 @@ def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
             return redirect("support:staff_ticket", ticket_id=ticket.pk)
     if request.method == "GET":
         ticket_mark_read(ticket=ticket, by_staff=True)
-    may_change = all(request.user.has_perm(p) for p in set(ORDER_ACTION_PERMISSIONS.values()))
+    may_refund = request.user.has_perms(ORDER_ACTION_PERMISSIONS["cancel_refund"])
     context = {
         "ticket": ticket,
         "conversation": ticket_conversation(ticket=ticket),
-        "order_rows": _order_rows(ticket, may_change=may_change),
-        "may_change_orders": may_change,
+        "order_rows": _order_rows(ticket, may_refund=may_refund),
+        "may_refund": may_refund,
         "form": form,
         "assign_form": TicketAssignForm(initial={"assigned_to": ticket.assigned_to_id}, handlers=ticket_handlers()),
     }
@@ -180,8 +182,8 @@ def order_action(request: HttpRequest, ticket_id: int, order_id: int, action: st
     ticket = _ticket(ticket_id)
     if action not in ORDER_ACTION_PERMISSIONS:
         raise Http404("No such action.")
-    if not request.user.has_perm(ORDER_ACTION_PERMISSIONS[action]):
-        raise PermissionDenied(_("You need the permission to change orders."))
+    if not request.user.has_perms(ORDER_ACTION_PERMISSIONS[action]):
+        raise PermissionDenied(_("You need the permission to cancel and refund orders."))
     try:
         text = ticket_order_action(staff=request.user, ticket_id=ticket.pk, order_id=order_id, action=action)
     except PanelError as error:

@@ -34,7 +34,7 @@ def staff_user(*permissions: str, **fields):
 @pytest.fixture
 def handler(db):
     """Support staff who may answer tickets and change orders."""
-    return staff_user("support.handle_ticket", "orders.change_order", "orders.view_order")
+    return staff_user("support.handle_ticket", "orders.cancel_refund_order", "orders.view_order")
 
 
 def charged_order(user, *, status: str = S.AWAITING, rate: str = "2", quantity: int = 1000, **fields) -> Order:

@@ -45,7 +45,7 @@ def test_the_owner_and_ticket_staff_see_the_image_and_everyone_else_gets_404(cli
     assert Image.open(BytesIO(b"".join(response.streaming_content))).size == (40, 30)
     client.force_login(staff_user("support.handle_ticket"))
     assert client.get(url).status_code == 200
-    for outsider in (UserFactory(), staff_user(), staff_user("orders.change_order")):
+    for outsider in (UserFactory(), staff_user(), staff_user("orders.cancel_refund_order")):
         client.force_login(outsider)
         assert client.get(url).status_code == 404
     client.logout()

@@ -27,7 +27,7 @@ def test_a_customer_and_staff_walk_a_ticket(live_server, chromium, screenshot, t
     base = live_server.url
     customer = UserFactory(balance="10", username="buyer")
     order = charged_order(customer, status=Order.Status.COMPLETED)
-    staff_user("support.handle_ticket", "orders.change_order", "orders.view_order", username="agent")
+    staff_user("support.handle_ticket", "orders.cancel_refund_order", "orders.view_order", username="agent")
     image = tmp_path / "proof.png"
     Image.new("RGB", (120, 80), (20, 120, 200)).save(image)
     errors: list[str] = []
@@ -49,6 +49,7 @@ def test_a_customer_and_staff_walk_a_ticket(live_server, chromium, screenshot, t
     customer_page.click("[data-testid=ticket-submit]")
     customer_page.wait_for_selector("[data-testid=ticket-message]")
     ticket = Ticket.objects.get()
+    customer_page.wait_for_function("() => document.querySelector('img.attachment-thumb').naturalWidth > 0")
     assert customer_page.locator("img.attachment-thumb").evaluate("img => img.naturalWidth") == 120
     screenshot(customer_page, "support-02-ticket")
 

@@ -77,13 +77,14 @@ def test_the_order_services_rules_hold_from_a_ticket_too(client, handler):
     assert (order.status, order.refunded) == (S.IN_PROGRESS, Decimal("0"))
 
 
-def test_staff_without_the_permission_to_change_orders_cannot_act_on_them(client):
+def test_staff_without_the_refund_permission_cannot_cancel_and_refund(client):
     order = charged_order(UserFactory(balance="10"), status=S.NEEDS_REVIEW)
     ticket = _ticket_about(order)
     answers_only = staff_user("support.handle_ticket")
     client.force_login(answers_only)
     page = client.get(reverse("support:staff_ticket", args=[ticket.pk])).content.decode()
-    assert 'data-testid="order-cancel-refund"' not in page and "You may not change orders." in page
+    assert 'data-testid="order-cancel-refund"' not in page
+    assert "Cancelling with a refund needs the permission to cancel and refund orders." in page
     assert _act(client, ticket, order, "cancel_refund").status_code == 403
     with pytest.raises(SupportForbidden):
         ticket_order_action(staff=answers_only, ticket_id=ticket.pk, order_id=order.pk, action="cancel_refund")
@@ -92,15 +93,27 @@ def test_staff_without_the_permission_to_change_orders_cannot_act_on_them(client
     assert not TicketMessage.objects.filter(kind="event").exists()
 
 
-def test_staff_without_the_support_permission_cannot_act_on_orders_even_with_the_orders_one(client):
+def test_the_support_permission_alone_makes_the_customers_own_requests_for_them(client):
     order = charged_order(UserFactory(balance="10"), status=S.COMPLETED)
     ticket = _ticket_about(order)
-    orders_only = staff_user("orders.change_order")
+    client.force_login(staff_user("support.handle_ticket"))
+    _act(client, ticket, order, "refill")
+    assert Refill.objects.get().order == order
+
+
+def test_staff_without_the_support_permission_cannot_act_on_orders_even_with_the_orders_ones(client):
+    customer = UserFactory(balance="10")
+    completed, in_review = charged_order(customer, status=S.COMPLETED), charged_order(customer, status=S.NEEDS_REVIEW)
+    ticket = _ticket_about(completed, in_review)
+    orders_only = staff_user("orders.cancel_refund_order", "orders.view_order", "orders.change_order")
     client.force_login(orders_only)
-    assert _act(client, ticket, order, "refill").status_code == 403
-    with pytest.raises(SupportForbidden):
-        ticket_order_action(staff=orders_only, ticket_id=ticket.pk, order_id=order.pk, action="refill")
+    for order, action in ((completed, "refill"), (in_review, "cancel"), (in_review, "cancel_refund")):
+        assert _act(client, ticket, order, action).status_code == 403
+        with pytest.raises(SupportForbidden):
+            ticket_order_action(staff=orders_only, ticket_id=ticket.pk, order_id=order.pk, action=action)
     assert not Refill.objects.exists()
+    in_review.refresh_from_db()
+    assert (in_review.status, in_review.refunded, in_review.cancel_requested_at) == (S.NEEDS_REVIEW, Decimal("0"), None)
 
 
 def test_an_order_the_ticket_does_not_name_is_refused(client, handler):
@@ -112,3 +125,17 @@ def test_an_order_the_ticket_does_not_name_is_refused(client, handler):
     assert "is not named in this ticket" in str(next(iter(response.wsgi_request._messages)))
     assert not Refill.objects.exists()
     assert _act(client, ticket, named, "explode").status_code == 404
+
+
+def test_the_shipped_support_group_answers_tickets_and_cancels_with_a_refund(client):
+    from django.contrib.auth.models import Group
+
+    order = charged_order(UserFactory(balance="10"), status=S.NEEDS_REVIEW)
+    ticket = _ticket_about(order)
+    member = UserFactory(is_staff=True)
+    member.groups.add(Group.objects.get(name="Support"))
+    client.force_login(member)
+    assert client.get(reverse("support:staff_queue")).status_code == 200
+    _act(client, ticket, order, "cancel_refund")
+    order.refresh_from_db()
+    assert order.status == S.CANCELED
