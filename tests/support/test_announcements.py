@@ -10,7 +10,7 @@ from support.models import Announcement
 from support.rendering import markdown_render
 from support.selectors import announcements_current
 from tests.panel.factories import UserFactory
-from tests.support.conftest import staff_user
+from tests.support.factories import staff_user
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from support.attachments import MAX_ATTACHMENTS, AttachmentInvalid, attachment_c
 from support.models import Ticket, TicketAttachment
 from support.services import ticket_open
 from tests.panel.factories import UserFactory
-from tests.support.conftest import png_upload, staff_user
+from tests.support.factories import png_upload, staff_user
 
 pytestmark = pytest.mark.django_db
 

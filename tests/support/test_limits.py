@@ -10,7 +10,7 @@ from django.urls import reverse
 from support.models import Ticket, TicketMessage
 from support.services import TicketLimit, ticket_close, ticket_open, ticket_reopen, ticket_reply, ticket_staff_reply
 from tests.panel.factories import UserFactory
-from tests.support.conftest import staff_user
+from tests.support.factories import staff_user
 
 
 @pytest.mark.django_db

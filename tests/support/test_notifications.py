@@ -21,7 +21,7 @@ from support.notifications import (
 )
 from support.tasks import notifications_task
 from tests.panel.factories import UserFactory
-from tests.support.conftest import charged_order
+from tests.support.factories import charged_order
 
 pytestmark = pytest.mark.django_db
 S = Order.Status

@@ -10,7 +10,7 @@ from orders.models import Order
 from support.models import Notification
 from support.notifications import notifications_collect, notifications_send
 from tests.panel.factories import UserFactory
-from tests.support.conftest import charged_order
+from tests.support.factories import charged_order
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 S = Order.Status

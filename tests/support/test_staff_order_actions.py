@@ -11,7 +11,7 @@ from orders.models import Order, Refill
 from support.models import Ticket, TicketMessage
 from support.services import SupportForbidden, ticket_open, ticket_order_action
 from tests.panel.factories import UserFactory
-from tests.support.conftest import charged_order, staff_user
+from tests.support.factories import charged_order, staff_user
 
 pytestmark = pytest.mark.django_db
 S = Order.Status

@@ -9,7 +9,7 @@ from django.urls import reverse
 from support.models import Announcement
 from support.services import ticket_open
 from tests.panel.factories import UserFactory
-from tests.support.conftest import png_upload, staff_user
+from tests.support.factories import png_upload, staff_user
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "support"
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I)

@@ -8,7 +8,7 @@ from support.models import Notification, Ticket, TicketMessage
 from support.notifications import notifications_send
 from support.services import TicketInvalid, ticket_open, ticket_staff_reply
 from tests.panel.factories import UserFactory
-from tests.support.conftest import charged_order, staff_user
+from tests.support.factories import charged_order, staff_user
 
 pytestmark = pytest.mark.django_db
 T = Ticket.Status

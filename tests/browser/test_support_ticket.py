@@ -7,12 +7,15 @@ from PIL import Image
 
 from orders.models import Order, Refill
 from support.models import Ticket, TicketAttachment
-from tests.browser.conftest import chromium, screenshot
 from tests.panel.factories import UserFactory
-from tests.support.conftest import charged_order, staff_user
+from tests.support.factories import charged_order, staff_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-__all__ = ["chromium", "screenshot"]
+
+
+@pytest.fixture(autouse=True)
+def private_media(settings, tmp_path):
+    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
 
 
 def _login(page, base: str, username: str) -> None:
