@@ -17,7 +17,6 @@ import requests
 import responses
 import urllib3.exceptions
 
-from providers import client as client_module
 from providers.client import MISSING_FROM_ANSWER, OrderStatusResult, ProviderClient, chunked
 from providers.errors import ProviderBadResponse, ProviderError, ProviderRefused, ProviderUnreachable
 from providers.lenient_json import loads_lenient
@@ -224,7 +223,7 @@ def test_it_reports_a_real_connection_dropped_after_sending_as_sent(local_server
     client = make_client(url=server.url, retries=0)
 
     with pytest.raises(ProviderUnreachable) as caught:
-        client.refill("5")
+        client.refills(["5"])
 
     assert caught.value.request_sent is True
     assert "the connection failed after the request was sent" in caught.value.message
@@ -326,8 +325,8 @@ def test_it_does_not_take_an_answer_without_an_order_id_for_a_refusal(upstream):
     assert "expected an object with the new order id" in caught.value.message
 
 
-def test_it_refuses_an_answer_larger_than_the_limit(upstream, monkeypatch):
-    monkeypatch.setattr(client_module, "MAX_BODY_BYTES", 100)
+def test_it_refuses_an_answer_larger_than_the_limit(upstream, settings):
+    settings.PROVIDER_MAX_CATALOG_BYTES = 100
     upstream.post(URL, body="[" + "1," * 200 + "1]")
 
     with pytest.raises(ProviderBadResponse, match="larger than 100 bytes"):
@@ -461,17 +460,13 @@ def test_chunked_cuts_in_order_without_an_empty_tail():
 
 SAFE_CALLS = {
     "services": lambda client: client.services(),
-    "status": lambda client: client.status("1"),
     "statuses": lambda client: client.statuses(["1"]),
-    "refill_status": lambda client: client.refill_status("1"),
     "refill_statuses": lambda client: client.refill_statuses(["1"]),
     "balance": lambda client: client.balance(),
     "products": lambda client: client.products(),
-    "product_order_status": lambda client: client.product_order_status("1"),
 }
 UNSAFE_CALLS = {
     "add": lambda client: client.add(service=1, link="https://x.test/p", quantity=100),
-    "refill": lambda client: client.refill("1"),
     "refills": lambda client: client.refills(["1"]),
     "cancel": lambda client: client.cancel(["1"]),
     "add_product_order": lambda client: client.add_product_order(product=1, quantity=1, require="me"),
