@@ -161,7 +161,7 @@ class _GuardedConnection:
 
     def _new_conn(self) -> socket.socket:
         deadline = _current_deadline.get()
-        checked = deadline is not None and not deadline.allow_private
+        checked = deadline is None or not deadline.allow_private
         sock = self._connect_public() if checked else super()._new_conn()  # type: ignore[misc]
         if deadline is not None:
             deadline.watch(sock)
