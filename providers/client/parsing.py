@@ -220,7 +220,7 @@ def read_each(reading: Reading, items: list[Any], read: Callable[[Reading, Any],
     for entry in items:
         try:
             results.append(read(reading, entry))
-        except (ValueError, TypeError) as error:
+        except (ValueError, TypeError, ArithmeticError) as error:
             _note_skipped(reading, what, entry, error)
     return results
 
@@ -408,7 +408,7 @@ def balance(reading: Reading, payload: Any) -> BalanceResult:
         raise AnswerError("unexpected answer: expected an object with a balance")
     try:
         amount = to_money(payload["balance"])
-    except ValueError:
+    except (ValueError, ArithmeticError):
         raise AnswerError("unexpected answer: expected a balance amount") from None
     return BalanceResult(amount, _field(reading, payload.get("currency"), "currency"), raw=payload)
 
@@ -459,7 +459,7 @@ def optional(reading: Reading, parse: Callable[[Any], T], entry: dict, key: str,
         return None
     try:
         return parse(value)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, ArithmeticError):
         reading.note(lambda: f"unreadable {key} {reading.shown(value)} for {item_id}")
         return None
 
@@ -521,8 +521,11 @@ def to_int(value: Any) -> int:
         number = Decimal(value)
     except (ArithmeticError, TypeError, ValueError):
         raise ValueError(f"not a whole number: {brief(value)}") from None
-    if not number.is_finite() or abs(number) > _LARGEST_COUNT or number != number.to_integral_value():
+    # adjusted() reads the exponent without arithmetic: abs() of 1E+999999999 overflows the context.
+    if not number.is_finite() or number.adjusted() > 18 or number != number.to_integral_value():
         raise ValueError(f"not a whole number: {brief(value)}")
+    if abs(number) > _LARGEST_COUNT:
+        raise ValueError(f"not a count: {brief(value)}")
     return int(number)
 
 
@@ -530,6 +533,14 @@ def to_money(value: Any) -> Decimal:
     """An amount; anything but a number or text is refused before it is turned into text."""
     if not isinstance(value, str | int | float | Decimal):
         raise ValueError(f"not an amount: {brief(value)}")
+    if isinstance(value, str | Decimal):
+        try:
+            number = Decimal(value.strip() if isinstance(value, str) else value)
+        except ArithmeticError:
+            raise ValueError(f"not an amount: {brief(value)}") from None
+        # adjusted() reads the exponent without arithmetic, which would overflow on 1E+999999999.
+        if number.is_finite() and number.adjusted() > 30:
+            raise ValueError(f"amount too large: {brief(value)}")
     return money_parse(value)
 
 

@@ -322,10 +322,16 @@ class Transport:
             # `from None`: the requests exception carries the prepared request, key included;
             # what it says is kept, scrubbed, in our message.
             raise self._transport_error(action, error, deadline) from None
+        except Exception as error:
+            raise self._unexpected_error(action, error) from None
         try:
             body = self._read_body(action, response)
         except requests.RequestException as error:
             raise self._transport_error(action, error, deadline) from None
+        except ProviderError:
+            raise
+        except Exception as error:
+            raise self._unexpected_error(action, error) from None
         finally:
             response.close()
         if deadline.expired:
@@ -379,6 +385,16 @@ class Transport:
         else:
             detail = f"the connection failed after the request was sent ({reason})"
         return ProviderUnreachable(detail, provider=self.name, action=action, request_sent=sent)
+
+    def _unexpected_error(self, action: str, error: Exception) -> ProviderUnreachable:
+        """A failure requests does not name: the request may have left, so it counts as sent."""
+        logger.warning("%s %s: unexpected transport failure (%s)", self.name, action, type(error).__name__)
+        return ProviderUnreachable(
+            f"the request failed ({type(error).__name__}: {self.scrubber.clean(str(error))})",
+            provider=self.name,
+            action=action,
+            request_sent=True,
+        )
 
     def _deadline_error(self, action: str, *, sent: bool) -> ProviderUnreachable:
         return ProviderUnreachable(
