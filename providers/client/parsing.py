@@ -36,6 +36,7 @@ from providers.statuses import normalize_order_status, normalize_refill_status
 
 T = TypeVar("T")
 R = TypeVar("R")
+S = TypeVar("S")
 
 # The service types of the API v2 documentation. Upstreams vary their case (seed 002 writes a
 # bare `default`), and the order form depends on the exact name, so known names are canonicalised.
@@ -284,13 +285,9 @@ def _entry_id(reading: Reading, entry: Any, id_field: str) -> str | None:
 
 
 def order_status(reading: Reading, order_id: str, entry: Any) -> OrderStatusResult:
-    error = entry_error(reading, entry)
+    error, raw_status, status = _status_entry(reading, order_id, entry, normalize_order_status, "order")
     if error is not None:
         return OrderStatusResult.failed(order_id, error, raw=entry)
-    raw_status = _status_text(reading, entry)
-    status = normalize_order_status(raw_status)
-    if status is None:
-        _note_unknown_status(reading, "order", order_id, raw_status)
     return OrderStatusResult(
         order_id=order_id,
         status=status,
@@ -304,35 +301,17 @@ def order_status(reading: Reading, order_id: str, entry: Any) -> OrderStatusResu
     )
 
 
-def refill_result(reading: Reading, order_id: str, entry: Any) -> RefillResult:
-    refill_id, error = id_or_error(reading, entry, "refill")
-    return RefillResult(order_id, refill_id, error, raw=entry)
-
-
 def refill_status(reading: Reading, refill_id: str, entry: Any) -> RefillStatusResult:
-    error = entry_error(reading, entry)
+    error, raw_status, status = _status_entry(reading, refill_id, entry, normalize_refill_status, "refill")
     if error is not None:
         return RefillStatusResult.failed(refill_id, error, raw=entry)
-    raw_status = _status_text(reading, entry)
-    status = normalize_refill_status(raw_status)
-    if status is None:
-        _note_unknown_status(reading, "refill", refill_id, raw_status)
     return RefillStatusResult(refill_id, status, raw_status, None, raw=entry)
 
 
-def cancel_result(reading: Reading, order_id: str, entry: Any) -> CancelResult:
-    cancel_id, error = id_or_error(reading, entry, "cancel")
-    return CancelResult(order_id, cancel_id, error, raw=entry)
-
-
 def product_order_status(reading: Reading, order_id: str, entry: Any) -> ProductOrderStatusResult:
-    error = entry_error(reading, entry)
+    error, raw_status, status = _status_entry(reading, order_id, entry, normalize_order_status, "product order")
     if error is not None:
         return ProductOrderStatusResult.failed(order_id, error, raw=entry)
-    raw_status = _status_text(reading, entry)
-    status = normalize_order_status(raw_status)
-    if status is None:
-        _note_unknown_status(reading, "product order", order_id, raw_status)
     limit = TEXT_LIMITS["result"]
     return ProductOrderStatusResult(
         order_id=order_id,
@@ -345,6 +324,28 @@ def product_order_status(reading: Reading, order_id: str, entry: Any) -> Product
         error=None,
         raw=entry,
     )
+
+
+def refill_result(reading: Reading, order_id: str, entry: Any) -> RefillResult:
+    return RefillResult(order_id, *id_or_error(reading, entry, "refill"), raw=entry)
+
+
+def cancel_result(reading: Reading, order_id: str, entry: Any) -> CancelResult:
+    return CancelResult(order_id, *id_or_error(reading, entry, "cancel"), raw=entry)
+
+
+def _status_entry(
+    reading: Reading, item_id: str, entry: Any, normalize: Callable[[str], S | None], what: str
+) -> tuple[str | None, str, S | None]:
+    """(per-id error, raw status, normalised status) of a status entry; an unknown status is noted."""
+    error = entry_error(reading, entry)
+    if error is not None:
+        return error, "", None
+    raw_status = reading.clean(text(entry.get("status")), limit=TEXT_LIMITS["status"])
+    status = normalize(raw_status)
+    if status is None:
+        reading.note(lambda: f"unknown {what} status {raw_status!r} for {item_id}; left unchanged")
+    return None, raw_status, status
 
 
 def service(reading: Reading, entry: Any) -> UpstreamService:
@@ -470,14 +471,6 @@ def flag(reading: Reading, entry: dict, key: str) -> bool:
     except ValueError:
         reading.note(lambda: f"unreadable flag {key}={reading.shown(entry.get(key))}, taken as false")
         return False
-
-
-def _note_unknown_status(reading: Reading, what: str, item_id: str, raw_status: str) -> None:
-    reading.note(lambda: f"unknown {what} status {raw_status!r} for {item_id}; left unchanged")
-
-
-def _status_text(reading: Reading, entry: dict) -> str:
-    return reading.clean(text(entry.get("status")), limit=TEXT_LIMITS["status"])
 
 
 def _field(reading: Reading, value: Any, name: str, *, keep_lines: bool = False) -> str:

@@ -49,6 +49,10 @@ def hang(connection: socket.socket, server: "HostileServer") -> None:
     server.stop.wait(30)
 
 
+def hang_up(connection: socket.socket, server: "HostileServer") -> None:
+    """Close the connection without a word."""
+
+
 def tls_drip(connection: socket.socket, server: "HostileServer") -> None:
     """What looks like the start of a TLS handshake record of 16,000 bytes, then a byte at a time."""
     connection.sendall(b"\x16\x03\x03\x3e\x80")
@@ -61,6 +65,7 @@ class HostileServer:
         self.answer = answer
         self.read_request = read_request
         self.connections = 0
+        self.requests = 0
         self.stop = threading.Event()
         self.listener = socket.socket()
         self.listener.bind(("127.0.0.1", 0))
@@ -88,9 +93,18 @@ class HostileServer:
             try:
                 if self.read_request:
                     _read_request(connection)
+                    self.requests += 1
                 self.answer(connection, self)
             except OSError:
                 pass  # the client hung up: what the deadline is for
+
+    def received(self, expected: int) -> int:
+        """The number of requests read, once `expected` arrived or a second passed."""
+        deadline = time.monotonic() + 1
+        while self.requests < expected and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.1)  # room for one more, so that "exactly" is checked
+        return self.requests
 
     def close(self) -> None:
         self.stop.set()

@@ -7,7 +7,6 @@ connection) and raised through `responses` otherwise, built the way requests rai
 import json
 import logging
 import socket
-import threading
 import time
 from decimal import Decimal
 from urllib.parse import parse_qs
@@ -21,6 +20,7 @@ from providers.client import MISSING_FROM_ANSWER, OrderStatusResult, ProviderCli
 from providers.errors import ProviderBadResponse, ProviderError, ProviderRefused, ProviderUnreachable
 from providers.lenient_json import loads_lenient
 from providers.statuses import OrderStatus
+from tests.providers.hostile import HostileServer, hang, hang_up
 
 URL = "https://provider.test/api/v2"
 KEY = "k3y-SECRET-9f8e7d6c5b4a"
@@ -71,68 +71,13 @@ def unused_port() -> int:
         return probe.getsockname()[1]
 
 
-class LocalServer:
-    """A real listening socket that reads each request and then hangs or hangs up."""
-
-    def __init__(self, behaviour: str) -> None:
-        self.behaviour = behaviour
-        self.requests = 0
-        self.lock = threading.Lock()
-        self.handlers: list[threading.Thread] = []
-        self.stop = threading.Event()
-        self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen()
-        self.listener.settimeout(0.1)
-        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/api/v2"
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        while not self.stop.is_set():
-            try:
-                connection, _ = self.listener.accept()
-            except TimeoutError:
-                continue
-            handler = threading.Thread(target=self._handle, args=(connection,), daemon=True)
-            self.handlers.append(handler)
-            handler.start()
-
-    def _handle(self, connection: socket.socket) -> None:
-        with connection:
-            connection.settimeout(2)
-            received = b""
-            while b"action=" not in received:
-                chunk = connection.recv(65536)
-                if not chunk:
-                    return
-                received += chunk
-            with self.lock:
-                self.requests += 1
-            if self.behaviour == "hang":
-                self.stop.wait(5)
-
-    def received(self, expected: int) -> int:
-        """The number of requests read, once `expected` arrived or a second passed."""
-        deadline = time.monotonic() + 1
-        while self.requests < expected and time.monotonic() < deadline:
-            time.sleep(0.01)
-        time.sleep(0.1)  # room for one more, so that "exactly" is checked
-        return self.requests
-
-    def close(self) -> None:
-        self.stop.set()
-        for thread in [self.thread, *self.handlers]:
-            thread.join(5)
-        self.listener.close()
-
-
 @pytest.fixture
 def local_server():
+    """A real listening socket that reads each request and then hangs ("hang") or hangs up."""
     servers = []
 
-    def start(behaviour: str) -> LocalServer:
-        servers.append(LocalServer(behaviour))
+    def start(behaviour: str) -> HostileServer:
+        servers.append(HostileServer(hang if behaviour == "hang" else hang_up))
         return servers[-1]
 
     yield start
