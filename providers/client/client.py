@@ -22,7 +22,7 @@ from providers.client.results import (
     UpstreamProduct,
     UpstreamService,
 )
-from providers.client.transport import Scrubber, Transport
+from providers.client.transport import NOT_UPSTREAM_FAULTS, Scrubber, Transport
 from providers.errors import ProviderBadResponse, ProviderError, ProviderRefused
 
 __all__ = ["DIALECTS", "ProviderClient"]
@@ -269,7 +269,7 @@ class ProviderClient:
             if unwrap:
                 payload = parsing.unwrap(payload, status_is_data=status_is_data)
             return read(reading, payload)
-        except ProviderError:
+        except (ProviderError, *NOT_UPSTREAM_FAULTS):
             raise
         except parsing.AnswerError as error:
             # A 4xx whose body is no usable refusal: the status says more than the body.

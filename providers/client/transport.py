@@ -26,13 +26,14 @@ from urllib.parse import quote, quote_plus
 import requests
 import urllib3
 import urllib3.exceptions
+from celery.exceptions import SoftTimeLimitExceeded
 from requests.adapters import HTTPAdapter
 from urllib3.util import connection as urllib3_connection
 
 from providers.client import addresses
 from providers.errors import EXCERPT_LIMIT, ProviderBadResponse, ProviderError, ProviderUnreachable
 
-__all__ = ["SAFE_ACTIONS", "Answer", "Scrubber", "Transport"]
+__all__ = ["NOT_UPSTREAM_FAULTS", "SAFE_ACTIONS", "Answer", "Scrubber", "Transport"]
 
 logger = logging.getLogger("providers.client")
 
@@ -40,6 +41,9 @@ logger = logging.getLogger("providers.client")
 SAFE_ACTIONS = frozenset({"services", "status", "refill_status", "balance", "products", "product_order_status"})
 # The catalogue: the one answer that grows with the provider (a few MB for 10,000 services).
 CATALOG_ACTIONS = frozenset({"services", "products"})
+# Exceptions that may be raised while we wait for an upstream but are not its doing (a worker's
+# soft time limit, raised from a signal handler): they pass through, so the task can stop.
+NOT_UPSTREAM_FAULTS = (SoftTimeLimitExceeded,)
 _HEADERS = {"Accept": "application/json", "User-Agent": "smm-panel (API v2 client)"}
 # No proxy from the environment: every address the client reaches is checked, and through a
 # proxy the check would only see the proxy's.
@@ -322,13 +326,15 @@ class Transport:
             # `from None`: the requests exception carries the prepared request, key included;
             # what it says is kept, scrubbed, in our message.
             raise self._transport_error(action, error, deadline) from None
+        except NOT_UPSTREAM_FAULTS:
+            raise
         except Exception as error:
             raise self._unexpected_error(action, error) from None
         try:
             body = self._read_body(action, response)
         except requests.RequestException as error:
             raise self._transport_error(action, error, deadline) from None
-        except ProviderError:
+        except (ProviderError, *NOT_UPSTREAM_FAULTS):
             raise
         except Exception as error:
             raise self._unexpected_error(action, error) from None

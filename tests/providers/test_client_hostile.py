@@ -9,6 +9,7 @@ import logging
 from decimal import Decimal
 
 import pytest
+from celery.exceptions import SoftTimeLimitExceeded
 
 from providers.client import OrderStatusResult, ProviderClient, parsing
 from providers.errors import ProviderBadResponse, ProviderError, ProviderUnreachable
@@ -128,6 +129,17 @@ def test_any_exception_while_reading_an_answer_becomes_a_provider_error(serve, m
 
     assert_names_the_provider(caught.value, "status")
     assert "an answer the panel cannot read (ZeroDivisionError)" in caught.value.message
+
+
+def test_a_worker_s_soft_time_limit_is_not_taken_for_the_upstream_s_fault(serve, monkeypatch):
+    def interrupted(reading, order_id, entry):
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(parsing, "order_status", interrupted)
+    server = serve(whole(b'{"1": {"status": "Completed"}}'))
+
+    with pytest.raises(SoftTimeLimitExceeded):
+        client_for(server).statuses(["1"])
 
 
 # Size
