@@ -13,13 +13,7 @@ from orders.models import Category, Service, ServiceChange
 from orders.pricing import service_cost, service_rate
 from providers.errors import ProviderError
 from providers.models import Provider, ProviderService
-from providers.services import (
-    SNAPSHOT_BATCH_SIZE,
-    Snapshot,
-    provider_client,
-    provider_snapshot_store,
-    untrusted_text,
-)
+from providers.services import SNAPSHOT_BATCH_SIZE, Snapshot, provider_client, provider_snapshot_store
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +83,7 @@ def _categories_by_name(names: set[str]) -> dict[str, Category]:
 
 def _catalog_update(*, provider: Provider, snapshot: Snapshot, progress: ProgressCallback | None) -> SyncReport:
     def category_name(row: ProviderService) -> str:
-        return untrusted_text(row.category, max_length=255) or UNCATEGORISED
+        return row.category or UNCATEGORISED
 
     categories = _categories_by_name({category_name(row) for row in snapshot.current})
     # Both kinds of the provider: rows are looked up by their snapshot row, so the other kind is never touched.
@@ -102,8 +96,8 @@ def _catalog_update(*, provider: Provider, snapshot: Snapshot, progress: Progres
 
     for row in snapshot.current:
         values = {
-            "type": untrusted_text(row.type, max_length=100) or "Default",
-            "description": untrusted_text(row.description, max_length=5000),
+            "type": row.type or "Default",
+            "description": row.description,
             "require": row.require,
             "min": row.min,
             "max": row.max,
@@ -113,7 +107,7 @@ def _catalog_update(*, provider: Provider, snapshot: Snapshot, progress: Progres
             "cost": service_cost(provider=provider, upstream_rate=row.rate),
             "rate": service_rate(provider=provider, upstream_rate=row.rate),
         }
-        name = untrusted_text(row.name, max_length=500) or f"Service {row.service_id}"
+        name = row.name or f"Service {row.service_id}"
         category = categories[category_name(row)]
         service = existing.get(row.pk)
         if service is None:
