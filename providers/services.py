@@ -253,9 +253,7 @@ class Snapshot:
     """The provider's services after a sync: current rows, and the ids that disappeared."""
 
     current: list[ProviderService]
-    created_ids: set[int]
     removed: list[ProviderService]
-    restored_ids: set[int]
 
 
 def _snapshot_values(item: UpstreamService | UpstreamProduct) -> dict:
@@ -292,7 +290,6 @@ def provider_snapshot_store(
     seen: set[str] = set()
     new_rows: list[ProviderService] = []
     changed_rows: list[tuple[ProviderService, set[str]]] = []
-    restored_ids: set[int] = set()
     for item in upstream:
         item_id = item.product_id if isinstance(item, UpstreamProduct) else item.service_id
         if item_id in seen or len(item_id) > SERVICE_ID_MAX_LENGTH:
@@ -305,8 +302,6 @@ def provider_snapshot_store(
                 ProviderService(provider=provider, kind=kind, service_id=item_id, last_seen_at=now, **values)
             )
             continue
-        if not row.is_available:
-            restored_ids.add(row.pk)
         changed = {field for field, value in values.items() if getattr(row, field) != value}
         if not row.is_available:
             changed.add("is_available")
@@ -329,4 +324,4 @@ def provider_snapshot_store(
         stored = {row.service_id: row for row in rows.filter(service_id__in=new_ids)}
         new_rows = [stored[service_id] for service_id in new_ids]
     current = [row for row in existing.values() if row.service_id in seen] + new_rows
-    return Snapshot(current=current, created_ids={r.pk for r in new_rows}, removed=removed, restored_ids=restored_ids)
+    return Snapshot(current=current, removed=removed)

@@ -188,7 +188,7 @@ def catalog_reprice(*, provider_id: int) -> SyncReport:
     report = SyncReport()
     for kind in ProviderService.Kind.values:
         current = list(ProviderService.objects.filter(provider=provider, kind=kind, is_available=True))
-        snapshot = Snapshot(current=current, created_ids=set(), removed=[], restored_ids=set())
+        snapshot = Snapshot(current=current, removed=[])
         report.merge(_catalog_update(provider=provider, snapshot=snapshot, progress=None))
     return report
 
