@@ -222,16 +222,25 @@ def _sync_progress_key(provider_id: int) -> str:
     return f"sync-progress:{provider_id}"
 
 
+def sync_progress_set(*, provider_id: int, done: int, total: int) -> None:
+    """Publish a running sync's progress (services written, total) to every process (Redis)."""
+    cache.set(_sync_progress_key(provider_id), (done, total), SYNC_PROGRESS_SECONDS)
+
+
 def services_sync_in_background(*, provider_id: int) -> SyncReport:
     """A sync run by a worker, its progress readable by `sync_progress` from any process (Redis)."""
-    key = _sync_progress_key(provider_id)
-    cache.set(key, (0, 0), SYNC_PROGRESS_SECONDS)
+    sync_progress_set(provider_id=provider_id, done=0, total=0)
     try:
         return services_sync(
-            provider_id=provider_id, progress=lambda done, total: cache.set(key, (done, total), SYNC_PROGRESS_SECONDS)
+            provider_id=provider_id,
+            progress=lambda done, total: sync_progress_set(provider_id=provider_id, done=done, total=total),
         )
     finally:
-        cache.delete(key)
+        sync_progress_clear(provider_id=provider_id)
+
+
+def sync_progress_clear(*, provider_id: int) -> None:
+    cache.delete(_sync_progress_key(provider_id))
 
 
 def sync_progress(*, provider_id: int) -> tuple[int, int] | None:
