@@ -13,7 +13,13 @@ from orders.models import Category, Service, ServiceChange
 from orders.pricing import service_cost, service_rate
 from providers.errors import ProviderError
 from providers.models import Provider, ProviderService
-from providers.services import SNAPSHOT_BATCH_SIZE, Snapshot, provider_client, provider_snapshot_store
+from providers.services import (
+    SNAPSHOT_BATCH_SIZE,
+    Snapshot,
+    provider_client,
+    provider_record_result,
+    provider_snapshot_store,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +59,9 @@ def services_sync(*, provider_id: int, progress: ProgressCallback | None = None)
         products = client.products() if client.supports("products") else None
     except ProviderError as error:
         _record_sync(provider=provider, ok=False, message=error.message)
+        provider_record_result(provider=provider, error=error)
         raise
+    provider_record_result(provider=provider, error=None)
     snapshot = provider_snapshot_store(provider=provider, upstream=upstream)
     report = _catalog_update(provider=provider, snapshot=snapshot, progress=progress)
     if products is not None:

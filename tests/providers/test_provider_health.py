@@ -5,12 +5,14 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+import responses
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 
 from orders.models import Service
-from providers.errors import ProviderBadResponse, ProviderRefused, ProviderUnreachable
+from orders.services.catalog import services_sync
+from providers.errors import ProviderBadResponse, ProviderError, ProviderRefused, ProviderUnreachable
 from providers.models import Provider
 from providers.services import (
     provider_balance_check,
@@ -212,3 +214,18 @@ def test_sync_services_records_a_provider_s_bomb_and_still_syncs_the_others(serv
     assert hostile.last_sync_ok is False
     assert "an answer nested too deeply to read" in hostile.last_sync_message
     assert Service.objects.filter(provider=healthy).count() == 1
+
+
+def test_a_service_sync_records_the_providers_health_both_ways(db):
+    provider = ProviderFactory()
+    with responses.RequestsMock() as mocked:
+        mocked.post(provider.api_url, body="<html>down</html>", status=502)
+        with pytest.raises(ProviderError):
+            services_sync(provider_id=provider.pk)
+    provider.refresh_from_db()
+    assert (provider.consecutive_failures, provider.last_sync_ok) == (1, False)
+    with responses.RequestsMock() as mocked:
+        mocked.post(provider.api_url, json=[])
+        services_sync(provider_id=provider.pk)
+    provider.refresh_from_db()
+    assert (provider.consecutive_failures, provider.last_sync_ok, provider.failing_since) == (0, True, None)
