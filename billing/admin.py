@@ -14,7 +14,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from billing.errors import GatewayError
-from billing.gateways import gateway_choices, gateway_for, gateways_available
+from billing.gateways import gateway_choices, gateway_classes, gateway_for
 from billing.models import DepositBonusTier, FundsRequest, LedgerEntry, PaymentMethod, WebhookLog
 from billing.services import deposit_check, funds_request_approve, funds_request_reject
 from core.errors import PanelError
@@ -75,27 +75,15 @@ class PaymentMethodForm(forms.ModelForm):
             choices.append((self.instance.gateway, f"{self.instance.gateway} (not available)"))
         self.fields["gateway"].choices = choices
         saved = self._saved_credentials()
-        for gateway in gateways_available().values():
-            for spec in gateway.credential_fields:
-                field_name = _credential_field_name(gateway.code, spec.name)
-                if spec.secret:
-                    has_value = self.instance.gateway == gateway.code and saved.get(spec.name)
-                    help_text = spec.help_text + (" Saved; leave empty to keep it." if has_value else "")
-                    field = forms.CharField(
-                        label=spec.label,
-                        required=False,
-                        strip=True,
-                        max_length=500,
-                        widget=forms.PasswordInput(render_value=False),
-                        help_text=help_text,
-                    )
-                else:
-                    field = forms.CharField(
-                        label=spec.label, required=False, strip=True, max_length=500, help_text=spec.help_text
-                    )
-                    if self.instance.gateway == gateway.code:
-                        field.initial = saved.get(spec.name, "")
-                self.fields[field_name] = field
+        for cls in gateway_classes():
+            if cls.code != self.instance.gateway:
+                continue
+            for spec in cls.credential_fields:
+                field = self.fields[_credential_field_name(cls.code, spec.name)]
+                if not spec.secret:
+                    field.initial = saved.get(spec.name, "")
+                elif saved.get(spec.name):
+                    field.help_text = f"{spec.help_text} Saved; leave empty to keep it.".strip()
 
     def _saved_credentials(self) -> dict[str, str]:
         try:
@@ -127,6 +115,21 @@ class PaymentMethodForm(forms.ModelForm):
                 credentials[spec.name] = value
         self.instance.credentials = credentials
         return cleaned
+
+
+def _credential_form_field(spec) -> forms.CharField:
+    widget = forms.PasswordInput(render_value=False) if spec.secret else forms.TextInput()
+    return forms.CharField(
+        label=spec.label, required=False, strip=True, max_length=500, widget=widget, help_text=spec.help_text
+    )
+
+
+# Declared on the class (not in __init__) so that the admin's fieldsets may name them.
+for _cls in gateway_classes():
+    for _spec in _cls.credential_fields:
+        _field = _credential_form_field(_spec)
+        PaymentMethodForm.base_fields[_credential_field_name(_cls.code, _spec.name)] = _field
+        PaymentMethodForm.declared_fields[_credential_field_name(_cls.code, _spec.name)] = _field
 
 
 @admin.register(PaymentMethod)
@@ -165,7 +168,7 @@ class PaymentMethodAdmin(admin.ModelAdmin):
                     f"{reverse('payment_webhook', args=[gateway.code])} on this site's address.",
                 },
             )
-            for gateway in gateways_available().values()
+            for gateway in gateway_classes()
             if gateway.credential_fields
         ]
         return [main, *groups]

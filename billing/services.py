@@ -99,6 +99,7 @@ def balance_credit_many(*, credits: Sequence[Credit]) -> list[LedgerEntry]:
         )
         results: list[LedgerEntry] = []
         new_entries: list[LedgerEntry] = []
+        overflow = False
         for credit in credits:
             key = (credit.kind, credit.reference)
             if credit.reference and key in written:
@@ -106,7 +107,8 @@ def balance_credit_many(*, credits: Sequence[Credit]) -> list[LedgerEntry]:
                 continue
             balances[credit.user_id] += credit.amount
             if balances[credit.user_id] >= BALANCE_LIMIT:
-                raise InvalidAmount("The balance would grow past the largest amount the panel keeps.")
+                overflow = True
+                break
             entry = LedgerEntry(
                 user_id=credit.user_id,
                 kind=credit.kind,
@@ -121,11 +123,14 @@ def balance_credit_many(*, credits: Sequence[Credit]) -> list[LedgerEntry]:
             new_entries.append(entry)
             results.append(entry)
         changed = {entry.user_id for entry in new_entries}
-        if changed:
+        if changed and not overflow:
             User.objects.filter(pk__in=changed).update(
                 balance=Case(*(When(pk=user_id, then=Value(balances[user_id])) for user_id in sorted(changed)))
             )
             LedgerEntry.objects.bulk_create(new_entries)
+    # Raised after the block (nothing written), so that a caller's transaction stays usable.
+    if overflow:
+        raise InvalidAmount("The balance would grow past the largest amount the panel keeps.")
     return results
 
 

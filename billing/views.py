@@ -62,7 +62,7 @@ class AddFundsForm(forms.Form):
         self.fields["method"].queryset = _methods()
 
     def clean_amount(self) -> Decimal:
-        text = self.cleaned_data["amount"].strip().replace(",", "")
+        text = self.cleaned_data["amount"].strip()
         try:
             amount = Decimal(text)
         except InvalidOperation:

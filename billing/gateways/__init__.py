@@ -105,17 +105,19 @@ class PaymentGateway(Protocol):
         """A sentence saying the credentials work, or GatewayError."""
 
 
-def gateways_available() -> dict[str, PaymentGateway]:
-    """The gateways this panel can use now, by code (the test gateway only when enabled)."""
+def gateway_classes() -> list[type]:
+    """Every gateway the code knows, enabled or not (the admin declares their credential fields once)."""
     from billing.gateways.cryptomus import CryptomusGateway
     from billing.gateways.nowpayments import NowPaymentsGateway
     from billing.gateways.perfectmoney import PerfectMoneyGateway
     from billing.gateways.test import TestGateway
 
-    gateways: list[PaymentGateway] = [CryptomusGateway(), NowPaymentsGateway(), PerfectMoneyGateway()]
-    if test_gateway_enabled():
-        gateways.append(TestGateway())
-    return {gateway.code: gateway for gateway in gateways}
+    return [CryptomusGateway, NowPaymentsGateway, PerfectMoneyGateway, TestGateway]
+
+
+def gateways_available() -> dict[str, PaymentGateway]:
+    """The gateways this panel can use now, by code (the test gateway only when enabled)."""
+    return {cls.code: cls() for cls in gateway_classes() if cls.code != "test" or test_gateway_enabled()}
 
 
 def test_gateway_enabled() -> bool:
