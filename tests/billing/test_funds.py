@@ -60,9 +60,9 @@ def test_a_rejected_request_cannot_be_approved(bank):
 
 def test_requests_below_the_minimum_above_the_maximum_or_with_bad_amounts_are_refused(bank):
     user = UserFactory()
-    with pytest.raises(FundsRequestInvalid, match="The minimum for Bank transfer is 5.00"):
+    with pytest.raises(FundsRequestInvalid, match=r"The minimum for Bank transfer is 5\.00"):
         funds_request_create(user_id=user.pk, method_id=bank.pk, amount=Decimal("4.99"))
-    with pytest.raises(FundsRequestInvalid, match="The maximum for Bank transfer is 10,000.00"):
+    with pytest.raises(FundsRequestInvalid, match=r"The maximum for Bank transfer is 10,000\.00"):
         funds_request_create(user_id=user.pk, method_id=bank.pk, amount=Decimal("10000.01"))
     with pytest.raises(FundsRequestInvalid, match="at most 5 decimals"):
         funds_request_create(user_id=user.pk, method_id=bank.pk, amount=Decimal("10.000001"))
