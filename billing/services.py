@@ -26,6 +26,7 @@ from billing.errors import (
     FundsRequestDecided,
     FundsRequestInvalid,
     GatewayError,
+    GatewayNotConfigured,
     InsufficientFunds,
     InvalidAmount,
     WebhookRejected,
@@ -281,16 +282,18 @@ def deposit_start(*, deposit_id: int, notify_url: str, back_url: str) -> Redirec
     """
     deposit = FundsRequest.objects.select_related("method").get(pk=deposit_id)
     gateway = gateway_for(deposit.method.gateway)
-    if gateway is None or deposit.status != Status.PENDING:
-        raise FundsRequestInvalid("This payment method is not available.")
+    if deposit.status != Status.PENDING:
+        raise FundsRequestInvalid(f"Deposit {deposit.pk} is {deposit.get_status_display().lower()}.")
     try:
+        if gateway is None:
+            raise GatewayNotConfigured("This payment method is not available.")
         invoice = gateway.invoice_create(
             deposit=deposit,
-            credentials=deposit.method.credentials,
+            credentials=_credentials(deposit.method),
             urls=DepositUrls(notify=notify_url, back=back_url),
         )
     except GatewayError as error:
-        logger.warning("deposit %s: %s could not open an invoice: %s %s", deposit.pk, gateway.code, error, error.detail)
+        logger.warning("deposit %s: no invoice from %s: %s %s", deposit.pk, deposit.method.gateway, error, error.detail)
         FundsRequest.objects.filter(pk=deposit.pk, status=Status.PENDING).update(
             status=Status.FAILED, status_message=error.message[:255]
         )
@@ -301,6 +304,14 @@ def deposit_start(*, deposit_id: int, notify_url: str, back_url: str) -> Redirec
         payment_fields=dict(invoice.redirect.fields),
     )
     return invoice.redirect
+
+
+def _credentials(method: PaymentMethod) -> dict[str, str]:
+    try:
+        return method.credentials
+    except ImproperlyConfigured as error:
+        # Saved under another FIELD_ENCRYPTION_KEY: the operator must enter them again.
+        raise GatewayNotConfigured(detail=str(error)) from None
 
 
 def deposit_notification_receive(
@@ -509,7 +520,7 @@ def deposit_check(*, deposit_id: int) -> SettleResult:
     if gateway is None:
         return SettleResult(WebhookLog.Outcome.UNCHANGED, "Manual deposits have no gateway to ask.")
     FundsRequest.objects.filter(pk=deposit.pk).update(last_checked_at=timezone.now())
-    state = gateway.payment_check(deposit=deposit, credentials=deposit.method.credentials)
+    state = gateway.payment_check(deposit=deposit, credentials=_credentials(deposit.method))
     if state is None:
         return SettleResult(WebhookLog.Outcome.UNCHANGED, f"{gateway.name} cannot be asked about this payment.")
     return deposit_settle(deposit_id=deposit.pk, state=state)
@@ -545,7 +556,7 @@ def deposits_sweep(*, now: datetime | None = None, limit: int = SWEEP_BATCH) -> 
         report.checked += 1
         try:
             result = deposit_check(deposit_id=deposit_id)
-        except (GatewayError, ImproperlyConfigured) as error:
+        except GatewayError as error:
             report.errors += 1
             logger.warning("deposit %s: status check failed: %s %s", deposit_id, error, getattr(error, "detail", ""))
         else:

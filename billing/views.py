@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -22,7 +23,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from billing.gateways import Notification, gateway_for, test_gateway_enabled
+from billing.gateways import Notification, gateway_for, gateways_available, test_gateway_enabled
 from billing.gateways.test import TestGateway
 from billing.models import DepositBonusTier, FundsRequest, LedgerEntry, PaymentMethod
 from billing.selectors import ledger_entries_for, ledger_link
@@ -46,7 +47,10 @@ CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _methods():
-    return PaymentMethod.objects.filter(is_active=True)
+    """Active methods customers can use now: manual ones and those whose gateway is available here."""
+    return PaymentMethod.objects.filter(is_active=True).filter(
+        Q(gateway="") | Q(gateway__in=list(gateways_available()))
+    )
 
 
 class AddFundsForm(forms.Form):
@@ -123,6 +127,9 @@ def add_funds(request: HttpRequest) -> HttpResponse:
                 return redirect("deposit_detail", deposit.pk)
             # Our own page sends the customer on (a link, or Perfect Money's form) and is where they come back.
             return redirect(reverse("deposit_detail", args=[deposit.pk]) + "?pay=1")
+    recent = list(FundsRequest.objects.filter(user=request.user).select_related("method")[:RECENT_DEPOSITS])
+    for deposit in recent:
+        deposit.status_label = _status_label(deposit)
     methods = list(_methods())
     for method in methods:
         method.low, method.high = deposit_amount_bounds(method=method)
@@ -130,7 +137,7 @@ def add_funds(request: HttpRequest) -> HttpResponse:
         "form": form,
         "methods": methods,
         "tiers": DepositBonusTier.objects.all(),
-        "deposits": FundsRequest.objects.filter(user=request.user).select_related("method")[:RECENT_DEPOSITS],
+        "deposits": recent,
     }
     return render(request, "billing/add_funds.html", context)
 
@@ -154,7 +161,7 @@ def _deposit_state(deposit: FundsRequest, user) -> dict:
         "message": deposit.status_message,
         "credited": money_str(deposit.credited_amount) if deposit.credited_amount is not None else None,
         "bonus": money_str(deposit.bonus_amount) if deposit.bonus_amount else None,
-        "balance": f"{user.balance:,.2f}",
+        "balance": f"{user.balance:.2f}",  # as the nav shows it
     }
 
 

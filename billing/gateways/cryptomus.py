@@ -38,6 +38,7 @@ from billing.http import gateway_request
 from core.money import money_parse, money_round
 
 API_URL = "https://api.cryptomus.com/v1"
+LIFETIME_MIN, LIFETIME_MAX = 300, 43200  # seconds an invoice may live, per the invoice documentation
 
 OUTCOMES: dict[str, PaymentOutcome] = {
     "paid": "paid",
@@ -95,7 +96,7 @@ class CryptomusGateway:
             "url_callback": urls.notify,
             "url_return": urls.back,
             "url_success": urls.back,
-            "lifetime": deposit.method.lifetime_minutes * 60,
+            "lifetime": min(max(deposit.method.lifetime_minutes * 60, LIFETIME_MIN), LIFETIME_MAX),
         }
         result = self._post("/payment", payload, credentials)
         url, uuid = result.get("url"), result.get("uuid")

@@ -8,9 +8,10 @@ from django.core.management.base import SystemCheckError
 from django.urls import reverse
 
 from billing.checks import check_test_gateway
+from billing.errors import GatewayNotConfigured
 from billing.gateways import gateway_choices, gateway_for
 from billing.models import FundsRequest, LedgerEntry, PaymentMethod, WebhookLog
-from billing.services import funds_request_create
+from billing.services import deposit_start, funds_request_create
 from tests.panel.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -78,11 +79,18 @@ def test_in_production_the_test_gateway_does_not_exist(production, customer_clie
 
 
 def test_in_production_a_test_method_cannot_be_chosen_by_customers(production, customer_client, test_method):
-    response = customer_client.post("/funds/", {"method": test_method.pk, "amount": "10"}, follow=True)
-    deposit = FundsRequest.objects.get()
-    assert deposit.status == FundsRequest.Status.PENDING
-    assert "This payment method is not available." in response.content.decode()
-    assert deposit.payment_url == ""
+    assert "Test card" not in customer_client.get("/funds/").content.decode()
+    response = customer_client.post("/funds/", {"method": test_method.pk, "amount": "10"})
+    assert "No payment method is available yet" in response.content.decode()
+    assert not FundsRequest.objects.exists()
+
+
+def test_a_deposit_whose_gateway_is_gone_fails_with_a_clear_message(production, customer, test_method):
+    deposit = FundsRequest.objects.create(user=customer, method=test_method, amount=Decimal("10"), reference="dep_y")
+    with pytest.raises(GatewayNotConfigured, match=r"This payment method is not available\."):
+        deposit_start(deposit_id=deposit.pk, notify_url="https://p/", back_url="https://b/")
+    deposit.refresh_from_db()
+    assert (deposit.status, deposit.status_message) == ("failed", "This payment method is not available.")
 
 
 def test_in_production_the_admin_refuses_to_save_a_test_method(production, admin_client):
