@@ -49,6 +49,7 @@
           box.dataset.final = "1";
           reveal("deposit-waiting", false);
           reveal("pay-button", false);
+          for (const node of document.querySelectorAll(".deposit-deadline")) node.hidden = true;
           return;
         }
       }
