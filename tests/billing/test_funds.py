@@ -158,3 +158,10 @@ def test_a_credit_that_would_overflow_the_balance_column_is_refused():
         balance_credit(user_id=user.pk, amount=Decimal("1"))
     user.refresh_from_db()
     assert user.balance == Decimal("999999999999999")
+
+
+def test_a_note_with_a_nul_byte_is_refused_as_the_customers_mistake(customer_client, bank):
+    response = customer_client.post("/funds/", {"method": bank.pk, "amount": "10", "note": "tx\x0077"})
+    assert response.status_code == 200
+    assert "Null characters are not allowed." in response.content.decode()
+    assert not FundsRequest.objects.exists()
