@@ -1,13 +1,14 @@
 """The operators' admin for money: the ledger (read only), payment methods with their gateway
 credentials, bonus tiers, deposits (approve, reject, ask the gateway) and the webhook log.
 
-Every action that can credit a customer needs `billing.approve_funds`; the others the model's
-change permission. Actions call `billing.services` and report each deposit's outcome.
+Every action that can credit a customer needs `billing.approve_funds`; testing a method's
+credentials its change permission (core/staff.py; tests/panel/test_admin_permissions.py walks
+them). Actions call `billing.services` and report each deposit's outcome.
 """
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.core.exceptions import ImproperlyConfigured
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -18,6 +19,7 @@ from billing.gateways import gateway_choices, gateway_classes, gateway_for
 from billing.models import DepositBonusTier, FundsRequest, LedgerEntry, PaymentMethod, WebhookLog
 from billing.services import deposit_check, funds_request_approve, funds_request_reject
 from core.errors import PanelError
+from core.staff import admin_permission_view
 
 
 @admin.register(LedgerEntry)
@@ -190,7 +192,7 @@ class PaymentMethodAdmin(admin.ModelAdmin):
         return [
             path(
                 "<int:method_id>/test-credentials/",
-                self.admin_site.admin_view(self.credentials_test_view),
+                admin_permission_view(self, self.credentials_test_view, "billing.change_paymentmethod"),
                 name="billing_paymentmethod_test",
             ),
         ] + super().get_urls()
@@ -217,8 +219,6 @@ class PaymentMethodAdmin(admin.ModelAdmin):
 
     def credentials_test_view(self, request, method_id: int):
         method = get_object_or_404(PaymentMethod, pk=method_id)
-        if not self.has_change_permission(request, method):
-            raise PermissionDenied
         if request.method == "POST":
             self._test(request, method)
             return redirect("admin:billing_paymentmethod_change", method.pk)
@@ -308,7 +308,8 @@ class FundsRequestAdmin(admin.ModelAdmin):
             "rejected.",
         )
 
-    @admin.action(description="Ask the gateway about the payment now", permissions=["change"])
+    # A verified answer can credit the customer: a finance power, like approving.
+    @admin.action(description="Ask the gateway about the payment now", permissions=["approve_funds"])
     def check_with_gateway(self, request, queryset):
         self._each(request, queryset, lambda d: deposit_check(deposit_id=d.pk), "{result.message}")
 

@@ -40,6 +40,8 @@ class LedgerEntry(models.Model):
     class Meta:
         verbose_name_plural = "ledger entries"
         ordering = ["-id"]
+        # The ledger itself is read only to everyone; this is the power to add a hand-made row to it.
+        permissions = [("adjust_balance", "Can credit or debit a customer's balance by hand")]
         indexes = [models.Index(fields=["user", "-id"], name="ledger_user_recent")]
         constraints = [
             models.UniqueConstraint(
@@ -204,7 +206,7 @@ class FundsRequest(models.Model):
     class Meta:
         ordering = ["-id"]
         verbose_name = "deposit"
-        permissions = [("approve_funds", "Can approve or reject deposits (credits customers)")]
+        permissions = [("approve_funds", "Can approve (credits the customer) or reject add-funds requests")]
         indexes = [
             models.Index(fields=["user", "-id"], name="funds_user_recent"),
             models.Index(fields=["status", "last_checked_at"], name="funds_status_checked"),

@@ -113,9 +113,9 @@ def test_a_finance_operator_approves_and_a_second_approval_says_already_decided(
     assert LedgerEntry.objects.get(user=customer).created_by == staff
 
 
-def test_asking_the_gateway_needs_the_change_permission(client, customer, cryptomus, gateway_http):
+def test_asking_the_gateway_needs_the_approve_funds_permission(client, customer, cryptomus, gateway_http):
     deposit = funds_request_create(user_id=customer.pk, method_id=cryptomus.pk, amount=Decimal("10"))
-    client.force_login(staff_with("view_fundsrequest"))
+    client.force_login(staff_with("view_fundsrequest", "change_fundsrequest"))
     changelist = reverse("admin:billing_fundsrequest_changelist")
     client.post(changelist, {"action": "check_with_gateway", "_selected_action": [deposit.pk]})
     assert len(gateway_http.calls) == 0
