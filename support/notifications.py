@@ -38,6 +38,8 @@ MAX_AGE = timedelta(days=1)
 # A row claimed longer ago than this belongs to a sender that died: it is tried again.
 STUCK = timedelta(minutes=15)
 MAX_ATTEMPTS = 3
+# E-mails have no request to take the address from: PANEL_BASE_URL, or the demo's address.
+LOCAL_BASE_URL = "http://localhost:8000"
 
 Kind = Notification.Kind
 # The preference that turns each kind off; staff e-mails cannot be turned off.
@@ -210,13 +212,14 @@ def _requeue_stuck(now: datetime) -> None:
 def notification_render(*, notification: Notification) -> tuple[str, str]:
     """Subject and text of the e-mail, in the recipient's language."""
     user = notification.user
+    base_url = settings.PANEL_BASE_URL or LOCAL_BASE_URL
     context = {
         **notification.context,
         "user": user,
         "PANEL_NAME": settings.PANEL_NAME,
-        "PANEL_URL": settings.PANEL_URL,
+        "PANEL_URL": base_url,
         "PANEL_CURRENCY": settings.PANEL_CURRENCY,
-        "account_url": settings.PANEL_URL + reverse("account"),
+        "account_url": base_url + reverse("account"),
     }
     with translation.override(getattr(user, "language", "") or settings.LANGUAGE_CODE):
         subject = render_to_string(f"support/email/{notification.kind}_subject.txt", context)

@@ -43,7 +43,7 @@ def charged_order(user, *, status: str = S.AWAITING, rate: str = "2", quantity: 
         extra = {"upstream_order_id": f"up-{order.pk}"} if step == S.PENDING else {}
         if step == status:
             extra.update(fields)
-        order = order_transition(order_id=order.pk, status=step, actor="test", **extra)
+        order = order_transition(order_id=order.pk, from_status=order.status, status=step, actor="test", **extra)
     return order
 
 
