@@ -183,6 +183,17 @@ ORDER_PLACING_STUCK_SECONDS = env.int("ORDER_PLACING_STUCK_SECONDS", default=600
 ORDER_POLL_INTERVAL = env.int("ORDER_POLL_INTERVAL", default=60)
 ORDER_PLACE_SWEEP_INTERVAL = env.int("ORDER_PLACE_SWEEP_INTERVAL", default=30)
 
+# Operator alerts (orders/services/alerts.py): checked every ALERT_CHECK_INTERVAL seconds, shown
+# on the staff dashboard and e-mailed once to STAFF_ALERT_EMAILS (empty: the active staff allowed
+# to view alerts). An order is stuck once it has stayed in one status longer than ALERT_STUCK_FACTOR
+# times its service's median completion time, never sooner than ALERT_STUCK_MIN_SECONDS; for a
+# service with too few completed orders to know, after ALERT_STUCK_UNKNOWN_SECONDS.
+ALERT_CHECK_INTERVAL = env.int("ALERT_CHECK_INTERVAL", default=300)
+ALERT_STUCK_FACTOR = env.float("ALERT_STUCK_FACTOR", default=3.0)
+ALERT_STUCK_MIN_SECONDS = env.int("ALERT_STUCK_MIN_SECONDS", default=3600)
+ALERT_STUCK_UNKNOWN_SECONDS = env.int("ALERT_STUCK_UNKNOWN_SECONDS", default=86400)
+STAFF_ALERT_EMAILS = env.list("STAFF_ALERT_EMAILS", default=[])
+
 # Our own /api/v2 throttling (per key and per IP).
 API_THROTTLE_KEY_RATE = env.str("API_THROTTLE_KEY_RATE", default="3000/min")
 API_THROTTLE_IP_RATE = env.str("API_THROTTLE_IP_RATE", default="6000/min")
@@ -238,4 +249,5 @@ CELERY_BEAT_SCHEDULE = {
     "orders-poll": {"task": "orders.tasks.orders_poll_task", "schedule": ORDER_POLL_INTERVAL},
     "services-sync": {"task": "orders.tasks.services_sync_task", "schedule": SERVICES_SYNC_INTERVAL},
     "provider-balances": {"task": "orders.tasks.provider_balances_task", "schedule": 900},
+    "alerts-check": {"task": "orders.tasks.alerts_check_task", "schedule": ALERT_CHECK_INTERVAL},
 }
