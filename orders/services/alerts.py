@@ -78,6 +78,19 @@ def low_balance_conditions() -> Iterator[Condition]:
         )
 
 
+def failing_provider_conditions(*, now: datetime) -> Iterator[Condition]:
+    """Providers whose calls have all failed for ALERT_PROVIDER_FAILING_MINUTES (see providers.services health)."""
+    since = now - timedelta(minutes=settings.ALERT_PROVIDER_FAILING_MINUTES)
+    providers = Provider.objects.filter(is_active=True, failing_since__lte=since).order_by("pk")
+    for provider in providers:
+        yield Condition(
+            K.PROVIDER_FAILING,
+            f"provider:{provider.pk}",
+            f"{provider.name}: every call has failed for {_duration((now - provider.failing_since).total_seconds())} "
+            f"({provider.consecutive_failures} in a row); last error: {provider.last_error[:300]}",
+        )
+
+
 def service_usual_seconds(*, service_id: int) -> float | None:
     """The median time from order to completion over the service's latest completed orders, or None."""
     rows = (
@@ -159,6 +172,7 @@ def removed_service_conditions() -> Iterator[Condition]:
 def alert_conditions(*, now: datetime) -> list[Condition]:
     return [
         *low_balance_conditions(),
+        *failing_provider_conditions(now=now),
         *stuck_order_conditions(now=now),
         *removed_service_conditions(),
     ]

@@ -2,8 +2,9 @@
 
 An operator gives a service an ordered list of alternative provider services. When the provider
 an order is placed at refuses it for good (a permanent error: its "Not enough funds", "Incorrect
-service ID", an unreachable provider after every connection attempt failed before sending), the
-placing worker moves the order to the next alternative and sends it there. It moves on only after
+service ID", an unreachable provider after every connection attempt failed before sending), or
+when that provider's circuit breaker is open, the placing worker moves the order to the next
+alternative and sends it there. It moves on only after
 a refusal, which means the provider created no order: an `add` whose answer was lost goes to review
 as always, never to the next provider. The customer's charge never changes; the order's cost is
 recomputed from the alternative's rate.
@@ -12,6 +13,7 @@ recomputed from the alternative's rate.
 import logging
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -20,8 +22,8 @@ from core.money import money_round, order_charge
 from orders.models import Order, OrderEvent, Service, ServiceAlternative
 from orders.order_types import order_type_for
 from orders.pricing import service_cost
-from providers.errors import ProviderError
-from providers.models import ProviderService
+from providers.errors import ProviderError, ProviderUnreachable
+from providers.models import Provider, ProviderService
 
 logger = logging.getLogger(__name__)
 S = Order.Status
@@ -71,6 +73,29 @@ def order_alternative_cost(*, order: Order, provider_service: ProviderService) -
     if order_type_for(order.service.type).quantity_from == "package":
         return money_round(rate)
     return order_charge(rate=rate, quantity=order.quantity, runs=order.runs or 1, per=order.service.units_per_rate)
+
+
+def provider_circuit_failing(provider: Provider) -> bool:
+    """Whether the provider's circuit breaker is open (see providers.services.provider_circuit_open).
+
+    Read only: the probe that may close it again is left to the poll, so that no order waits on,
+    or is sent as, a probe of a provider that keeps failing.
+    """
+    return provider.consecutive_failures >= settings.PROVIDER_CIRCUIT_FAILURES and provider.next_probe_at is not None
+
+
+def order_failover_circuit(*, order: Order, actor: str) -> Order | None:
+    """An order about to be sent to a provider whose circuit is open goes to the next alternative
+    instead, without anything sent; None (send as usual) when the circuit is closed or no alternative is left."""
+    if not provider_circuit_failing(order.provider):
+        return None
+    error = ProviderUnreachable(
+        f"its circuit is open after {order.provider.consecutive_failures} failures in a row",
+        provider=order.provider.name,
+        action="add",
+        request_sent=False,
+    )
+    return order_failover(order=order, error=error, actor=actor)
 
 
 def order_failover(*, order: Order, error: ProviderError, actor: str) -> Order | None:

@@ -18,7 +18,7 @@ from django.utils import timezone
 from orders.models import Order, Refill, Service
 from orders.order_types import order_type_for
 from orders.pricing import service_cost
-from orders.services.failover import order_failover
+from orders.services.failover import order_failover, order_failover_circuit
 from orders.services.transitions import UPSTREAM_ACTIVE, InvalidTransition, Move, order_move_if, orders_transition
 from providers.client import OrderStatusResult, ProductOrderStatusResult
 from providers.errors import ProviderError, ProviderUnreachable
@@ -105,6 +105,9 @@ def order_place(*, order_id: int, actor: str = "worker") -> PlaceOutcome:
 
 def _placement_send(*, order: Order, attempts: int, actor: str) -> PlaceOutcome:
     """Send the claimed order's `add` to the provider service it is at (its own, or an alternative)."""
+    moved = order_failover_circuit(order=order, actor=actor)
+    if moved is not None:
+        return _placement_send(order=moved, attempts=1, actor=actor)
     try:
         with provider_client(provider=order.provider) as client:
             if order.service.kind == Service.Kind.PRODUCT:

@@ -100,6 +100,36 @@ def test_an_inactive_provider_or_one_never_checked_raises_nothing(upstream, eage
     assert alerts_refresh().raised == 0
 
 
+# A provider failing.
+
+
+def test_a_provider_failing_for_the_set_minutes_raises_an_alert_resolved_by_its_first_answer(upstream, eager):
+    from providers.models import Provider
+
+    eager.ALERT_PROVIDER_FAILING_MINUTES = 10
+    eager.PROVIDER_SAFE_RETRIES = 0
+    upstream.sim.inject("500", "balance", times=2)
+    provider_balances_task()
+    provider_balances_task()
+    provider = Provider.objects.get(pk=upstream.provider.pk)
+    assert provider.consecutive_failures == 2 and provider.failing_since is not None
+    assert alerts_refresh(now=provider.failing_since + timedelta(minutes=9)).raised == 0
+
+    alerts_refresh(now=provider.failing_since + timedelta(minutes=10))
+    alerts_notify()
+
+    (alert,) = _open()
+    assert (alert.kind, alert.subject) == (K.PROVIDER_FAILING, f"provider:{provider.pk}")
+    assert alert.message.startswith("sim-standard: every call has failed for 10 min (2 in a row); last error: ")
+    assert "500" in alert.message
+    assert mail.outbox[0].subject == "1 new alert: Provider failing"
+
+    provider_balances_task()
+    alerts_check_task()
+    assert _open() == []
+    assert len(mail.outbox) == 1
+
+
 # Orders stuck.
 
 

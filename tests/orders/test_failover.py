@@ -392,3 +392,40 @@ def test_staff_without_the_permission_cannot_add_an_alternative(providers, missi
     )
     assert response.status_code in (200, 302, 403)
     assert not service.alternatives.exists()
+
+
+def test_an_order_for_a_provider_whose_circuit_is_open_goes_to_the_backup_without_a_call(providers, settings):
+    from orders.tasks import provider_balances_task
+
+    settings.PROVIDER_CIRCUIT_FAILURES = 2
+    service = _alternatives(providers, "backup")
+    providers["primary"].sim.inject("500", "balance", times=100)
+    provider_balances_task()
+    provider_balances_task()
+    primary = providers["primary"].provider
+    primary.refresh_from_db()
+    assert primary.consecutive_failures == 2 and primary.next_probe_at is not None
+    order = _order(service)
+
+    order_place(order_id=order.pk)
+
+    order.refresh_from_db()
+    assert (order.status, order.provider, order.cost) == (S.PENDING, providers["backup"].provider, BACKUP_RATE)
+    assert _adds(providers["primary"]) == []
+    assert _failovers(order) == [
+        "failover: primary service 1 did not take it (Provider primary, action add: its circuit is open after 2 "
+        "failures in a row); placing at backup service 1, cost 2.68800"
+    ]
+
+
+def test_with_no_alternative_an_open_circuit_changes_nothing(providers, settings):
+    from orders.tasks import provider_balances_task
+
+    settings.PROVIDER_CIRCUIT_FAILURES = 1
+    providers["primary"].sim.inject("500", "balance", times=100)
+    provider_balances_task()
+    order = _order(providers["primary"].service(1))
+    order_place(order_id=order.pk)
+    order.refresh_from_db()
+    assert (order.status, order.provider) == (S.PENDING, providers["primary"].provider)
+    assert len(_adds(providers["primary"])) == 1
