@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from billing.models import LedgerEntry
 from billing.selectors import ledger_mismatches
-from orders.models import Order, OrderEvent, ServiceAlternative
+from orders.models import Order, OrderEvent, Service, ServiceAlternative
 from orders.services.catalog import services_sync
 from orders.services.cycle import orders_cycle
 from orders.services.failover import AlternativeInvalid, order_failover, service_alternative_check
@@ -429,3 +429,30 @@ def test_with_no_alternative_an_open_circuit_changes_nothing(providers, settings
     order.refresh_from_db()
     assert (order.status, order.provider) == (S.PENDING, providers["primary"].provider)
     assert len(_adds(providers["primary"])) == 1
+
+
+def test_a_product_out_of_stock_at_the_primary_is_bought_from_the_backup_at_its_unit_rate(upstream_factory):
+    made = {}
+    for name, seed in (("primary", 0), ("backup", 1)):
+        upstream = upstream_factory("003", seed=seed)
+        upstream.provider = provider_create(name=name, api_url=upstream.url, api_key=upstream.sim.key)
+        services_sync(provider_id=upstream.provider.pk)
+        made[name] = upstream
+    youtube = Service.objects.get(provider=made["primary"].provider, kind="product", provider_service__service_id="2")
+    netflix = ProviderService.objects.get(provider=made["backup"].provider, kind="product", service_id="1")
+    ServiceAlternative.objects.create(service=youtube, provider_service=netflix, position=1)
+    user = UserFactory(balance="20")
+    order = order_create(user=user, service_id=youtube.pk, data={"quantity": 1, "require": "acct"}, kind="product")
+
+    order_place(order_id=order.pk)
+
+    order.refresh_from_db()
+    assert (order.status, order.provider, order.provider_service) == (S.PENDING, made["backup"].provider, netflix)
+    assert (order.charge, order.cost) == (Decimal("12.00000"), Decimal("1.00000"))
+    assert [form for action, form in made["backup"].sim.requests if action == "add_product_order"] == [
+        {"action": "add_product_order", "product": "1", "quantity": "1", "require": "acct"}
+    ]
+    assert "Product is out of stock" in _failovers(order)[0]
+    user.refresh_from_db()
+    assert user.balance == Decimal("8")
+    assert ledger_mismatches() == []
