@@ -69,6 +69,9 @@ def provider_cycle(*, provider_id: int, budget_seconds: float | None = None) -> 
         report.polled, report.status_calls, report.changed = poll.orders, poll.calls, poll.changed
         report.finished = poll.finished
         report.errors.extend(poll.errors)
+        if poll.errors and len(poll.errors) == poll.calls:
+            # Not one usable answer: the provider is failing, even if nothing was raised.
+            report.failure = poll.errors[-1]
         report.refills_changed = refills_poll(provider_id=provider_id, deadline=deadline)
     except Exception as error:
         logger.exception("provider %s (%s): cycle stopped", provider_id, report.provider)
