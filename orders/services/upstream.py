@@ -21,19 +21,18 @@ from orders.models import Order, Refill, Service
 from orders.order_types import order_type_for
 from orders.pricing import service_cost
 from orders.services.transitions import UPSTREAM_ACTIVE, InvalidTransition, Move, order_move_if, orders_transition
-from providers.client import CHUNK_SIZE, OrderStatusResult, ProductOrderStatusResult
+from providers.client import OrderStatusResult, ProductOrderStatusResult
 from providers.errors import ProviderError, ProviderUnreachable
 from providers.models import Provider
+from providers.protocol import PROTOCOL_BATCH
 from providers.services import provider_client
 from providers.statuses import OrderStatus, RefillStatus
 
 logger = logging.getLogger(__name__)
 S = Order.Status
 
-# The protocol accepts at most 100 ids per status/refill/cancel call: the client's one constant.
-UPSTREAM_BATCH = CHUNK_SIZE
 # Orders read from a provider's poll queue per query: twenty calls' worth.
-POLL_FETCH = 20 * UPSTREAM_BATCH
+POLL_FETCH = 20 * PROTOCOL_BATCH
 # Attempts to send an order whose connection was refused before anything was sent.
 MAX_CONNECT_ATTEMPTS = 5
 
@@ -55,7 +54,7 @@ REFILL_STATUS_MAP = {
 }
 
 
-def _chunks(items: list, size: int = UPSTREAM_BATCH):
+def _chunks(items: list, size: int = PROTOCOL_BATCH):
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
