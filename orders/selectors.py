@@ -56,7 +56,14 @@ def staff_dashboard_figures(*, now=None) -> dict:
         "today": period(today),
         "month": period(month),
         "providers": [
-            {"provider": p, "low": p.balance is not None and p.balance < p.low_balance_alert} for p in providers
+            {
+                "provider": p,
+                "low": p.balance is not None and p.balance < p.low_balance_alert,
+                # Failing: its last calls failed; left alone: its circuit is open, the workers skip it until then.
+                "failing": p.failing_since is not None,
+                "left_alone": p.next_probe_at is not None and p.next_probe_at > now,
+            }
+            for p in providers
         ],
         "review_queue": list(
             Order.objects.filter(status=Order.Status.NEEDS_REVIEW).select_related("user", "service").order_by("pk")[:50]

@@ -24,7 +24,9 @@ from orders.services.upstream import (
     refills_poll,
     refills_send,
 )
+from providers.errors import ProviderError
 from providers.models import Provider
+from providers.services import provider_circuit_open, provider_record_failure, provider_record_result
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +43,8 @@ class ProviderCycleReport:
     refills_changed: int = 0
     # False when the time budget ended the status poll before every active order was asked about.
     finished: bool = True
+    # True when the provider's circuit was open: it failed too often in a row and waits for its next probe.
+    skipped: bool = False
     # Per-call problems (an unreadable answer for one chunk); the cycle went on.
     errors: list[str] = field(default_factory=list)
     # What stopped this provider's cycle, if anything did; the other providers' cycles went on.
@@ -55,11 +59,20 @@ def provider_cycle(*, provider_id: int, budget_seconds: float | None = None) -> 
     order); refill statuses follow, each step making at least one call. Any exception ends
     this provider's cycle and is reported, never raised: one provider's fault (a timeout, an
     answer the client could not even parse, a bug) must not stop another provider's work.
+    The outcome is recorded on the provider, whose circuit, once open, skips the cycle until
+    its next probe (see `providers.services.provider_circuit_open`).
     """
     provider = Provider.objects.filter(pk=provider_id).first()
     report = ProviderCycleReport(provider_id=provider_id, provider=provider.name if provider else "")
     if provider is None:
         report.failure = "no such provider"
+        return report
+    if provider_circuit_open(provider):
+        report.skipped = True
+        report.failure = (
+            f"left alone until {provider.next_probe_at:%Y-%m-%d %H:%M:%S} after {provider.consecutive_failures} "
+            f"failures in a row; last: {provider.last_error}"
+        )
         return report
     deadline = Deadline.after(budget_seconds, clock=monotonic) if budget_seconds is not None else None
     try:
@@ -73,9 +86,20 @@ def provider_cycle(*, provider_id: int, budget_seconds: float | None = None) -> 
             # Not one usable answer: the provider is failing, even if nothing was raised.
             report.failure = poll.errors[-1]
         report.refills_changed = refills_poll(provider_id=provider_id, deadline=deadline)
+    except ProviderError as error:
+        logger.warning("provider %s (%s): cycle stopped: %s", provider_id, report.provider, error)
+        report.failure = str(error)
+        provider_record_result(provider=provider, error=error)
+        return report
     except Exception as error:
         logger.exception("provider %s (%s): cycle stopped", provider_id, report.provider)
         report.failure = str(error) or repr(error)
+        provider_record_failure(provider=provider, error=f"{type(error).__name__}: {report.failure}")
+        return report
+    if report.failure:
+        provider_record_failure(provider=provider, error=report.failure)
+    elif report.status_calls or report.cancels_sent or report.refills_sent:
+        provider_record_result(provider=provider, error=None)
     return report
 
 

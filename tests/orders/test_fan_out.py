@@ -102,6 +102,9 @@ def test_a_hanging_provider_does_not_hold_up_another_providers_poll(upstream_fac
     assert completed and elapsed < settings.PROVIDER_READ_TIMEOUT, elapsed
     assert still_hanging
     assert hanging.sim.faults_fired == [("status", "timeout")]
+    hanging.provider.refresh_from_db()
+    healthy.provider.refresh_from_db()
+    assert (hanging.provider.consecutive_failures, healthy.provider.consecutive_failures) == (1, 0)
     assert set(Order.objects.filter(pk__in=[o.pk for o in hanging_orders]).values_list("status", flat=True)) == {
         Order.Status.PENDING
     }
