@@ -12,7 +12,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
-from kombu import Queue
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -255,7 +255,9 @@ if ORDER_POLL_BUDGET_SECONDS > CELERY_TASK_SOFT_TIME_LIMIT / 2:
 # (catalog and balances) and default (the dispatchers). Every queue is declared here, so a
 # plain `celery -A panel worker` consumes them all; `-Q placement` and so on dedicate a worker.
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_QUEUES = [Queue(name) for name in ("default", "placement", "polling", "sync")]
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name), routing_key=name) for name in ("default", "placement", "polling", "sync")
+]
 CELERY_TASK_ROUTES = {
     "orders.tasks.order_place_task": {"queue": "placement"},
     "orders.tasks.provider_poll_task": {"queue": "polling"},
