@@ -204,6 +204,19 @@ ORDER_POLL_BUDGET_SECONDS = env.float("ORDER_POLL_BUDGET_SECONDS", default=45.0)
 # Placements (`add` requests) under way at once per provider; more wait, awaiting. 0: no cap.
 PROVIDER_MAX_INFLIGHT_PLACEMENTS = env.int("PROVIDER_MAX_INFLIGHT_PLACEMENTS", default=4)
 
+# Payments. PANEL_BASE_URL (https://panel.example.com) is how gateways reach our webhooks and
+# send customers back; unset, the address of the customer's own request is used.
+PANEL_BASE_URL = env.str("PANEL_BASE_URL", default="").rstrip("/")
+# The test gateway pays without money: it exists only with DEBUG or this set to 1.
+PAYMENTS_TEST_GATEWAY = env.bool("PAYMENTS_TEST_GATEWAY", default=False)
+PAYMENT_CONNECT_TIMEOUT = env.float("PAYMENT_CONNECT_TIMEOUT", default=5.0)
+PAYMENT_READ_TIMEOUT = env.float("PAYMENT_READ_TIMEOUT", default=20.0)
+# The sweep asks a gateway about a deposit still pending after this many minutes, then again
+# every DEPOSIT_RECHECK_SECONDS until it is paid or expires.
+DEPOSIT_CHECK_AFTER_MINUTES = env.int("DEPOSIT_CHECK_AFTER_MINUTES", default=10)
+DEPOSIT_RECHECK_SECONDS = env.int("DEPOSIT_RECHECK_SECONDS", default=300)
+DEPOSIT_SWEEP_INTERVAL = env.int("DEPOSIT_SWEEP_INTERVAL", default=120)
+
 # Our own /api/v2 throttling (per key and per IP).
 API_THROTTLE_KEY_RATE = env.str("API_THROTTLE_KEY_RATE", default="3000/min")
 API_THROTTLE_IP_RATE = env.str("API_THROTTLE_IP_RATE", default="6000/min")
@@ -279,4 +292,5 @@ CELERY_BEAT_SCHEDULE = {
     "orders-poll": {"task": "orders.tasks.orders_poll_dispatch", "schedule": ORDER_POLL_INTERVAL},
     "services-sync": {"task": "orders.tasks.services_sync_task", "schedule": SERVICES_SYNC_INTERVAL},
     "provider-balances": {"task": "orders.tasks.provider_balances_task", "schedule": 900},
+    "deposits-sweep": {"task": "billing.tasks.deposits_sweep_task", "schedule": DEPOSIT_SWEEP_INTERVAL},
 }
