@@ -1,10 +1,11 @@
 """The only code that moves money: `balance_credit_many` (and its one-row form) and `balance_debit`.
 
-Each locks the customers' rows (SELECT ... FOR UPDATE, in primary-key order so that two
-callers can never deadlock), computes the new balances and writes them with their ledger
-rows in one transaction. The lock serialises concurrent changes of one customer, so two
-workers can never both spend the same cent; the database's check constraint on the
-balance stands behind it.
+A credit locks the customers' rows (SELECT ... FOR UPDATE, in primary-key order so that two
+callers can never deadlock), computes the new balances and writes them with their ledger rows
+in one transaction. A debit is one conditional `UPDATE ... SET balance = balance - amount
+WHERE balance >= amount RETURNING balance`: the row lock and the check in one statement, so
+two workers can never both spend the same cent. The database's check constraint on the
+balance stands behind both.
 """
 
 import json
@@ -93,11 +94,10 @@ def balance_credit_many(*, credits: Sequence[Credit]) -> list[LedgerEntry]:
         # Checked under the customers' locks, so a concurrent retry of the same refund waits
         # for the first and then finds its row.
         references = {credit.reference for credit in credits if credit.reference}
-        written = (
-            {(entry.kind, entry.reference): entry for entry in LedgerEntry.objects.filter(reference__in=references)}
-            if references
-            else {}
-        )
+        # With the kinds too, the lookup is a scan of the unique (kind, reference) index, not of the ledger.
+        kinds = {credit.kind for credit in credits if credit.reference}
+        existing = LedgerEntry.objects.filter(kind__in=kinds, reference__in=references) if references else []
+        written = {(entry.kind, entry.reference): entry for entry in existing}
         results: list[LedgerEntry] = []
         new_entries: list[LedgerEntry] = []
         overflow = False

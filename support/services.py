@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from core.errors import PanelError
 from core.money import money_str
 from orders.models import Order
+from orders.services.alerts import alert_recipients
 from orders.services.ordering import order_cancel_refund, order_cancel_request, refill_request
 from support.attachments import CleanImage, attachments_clean
 from support.models import Notification, Ticket, TicketAttachment, TicketMessage
@@ -383,21 +384,14 @@ def ticket_order_action(*, staff, ticket_id: int, order_id: int, action: str) ->
 # Staff alerts
 
 
-def staff_emails() -> list[str]:
-    if settings.STAFF_NOTIFY_EMAILS:
-        return list(settings.STAFF_NOTIFY_EMAILS)
-    users = get_user_model().objects.filter(is_superuser=True, is_active=True).exclude(email="")
-    return sorted(users.values_list("email", flat=True))
-
-
 def staff_notify(subject: str, text: str) -> dict[str, bool]:
-    """Tell the operators: e-mail to STAFF_NOTIFY_EMAILS (or the superusers) and the Telegram chat when set.
+    """Tell the operators: e-mail to STAFF_ALERT_EMAILS (else the staff who view alerts) and Telegram when set.
 
     Call it from a Celery task (it waits on SMTP and Telegram); each channel's failure is
     logged and reported in the answer, never raised, so one dead channel does not hide the other.
     """
     outcome: dict[str, bool] = {}
-    recipients = staff_emails()
+    recipients = alert_recipients()
     if recipients:
         try:
             send_mail(f"[{settings.PANEL_NAME}] {subject}", text, settings.DEFAULT_FROM_EMAIL, recipients)

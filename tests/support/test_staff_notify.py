@@ -56,7 +56,7 @@ def test_a_network_failure_never_shows_the_bot_token(telegram):
 @pytest.mark.django_db
 @responses.activate
 def test_staff_notify_e_mails_staff_and_posts_to_telegram(telegram, settings):
-    settings.STAFF_NOTIFY_EMAILS = ["ops@example.com", "boss@example.com"]
+    settings.STAFF_ALERT_EMAILS = ["ops@example.com", "boss@example.com"]
     responses.post(URL, json={"ok": True})
     assert staff_notify("Provider down", "sim 2 refuses connections") == {"email": True, "telegram": True}
     (message,) = mail.outbox
@@ -66,8 +66,8 @@ def test_staff_notify_e_mails_staff_and_posts_to_telegram(telegram, settings):
 
 @pytest.mark.django_db
 @responses.activate
-def test_staff_notify_falls_back_to_superusers_and_skips_telegram_when_not_configured(settings):
-    settings.STAFF_NOTIFY_EMAILS = []
+def test_staff_notify_falls_back_to_staff_who_view_alerts_and_skips_telegram_when_not_configured(settings):
+    settings.STAFF_ALERT_EMAILS = []
     settings.TELEGRAM_BOT_TOKEN = ""
     UserFactory(is_superuser=True, is_staff=True, email="root@example.com")
     UserFactory(is_staff=True, email="clerk@example.com")
@@ -79,7 +79,7 @@ def test_staff_notify_falls_back_to_superusers_and_skips_telegram_when_not_confi
 @pytest.mark.django_db
 @responses.activate
 def test_a_dead_telegram_does_not_stop_the_e_mail(telegram, settings):
-    settings.STAFF_NOTIFY_EMAILS = ["ops@example.com"]
+    settings.STAFF_ALERT_EMAILS = ["ops@example.com"]
     responses.post(URL, status=502, body="Bad Gateway")
     assert staff_notify("Alert", "text") == {"email": True, "telegram": False}
     assert len(mail.outbox) == 1
