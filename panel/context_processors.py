@@ -3,4 +3,8 @@ from django.http import HttpRequest
 
 
 def panel(request: HttpRequest) -> dict:
-    return {"PANEL_NAME": settings.PANEL_NAME, "PANEL_CURRENCY": settings.PANEL_CURRENCY}
+    return {
+        "PANEL_NAME": settings.PANEL_NAME,
+        "PANEL_CURRENCY": settings.PANEL_CURRENCY,
+        "PANEL_LOGO_URL": settings.PANEL_LOGO_URL,
+    }

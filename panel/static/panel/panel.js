@@ -1,14 +1,65 @@
 // Small conveniences for every page; each works without this script too.
-(function () {
+// Loaded in <head> without defer: the first line marks the page as scripted before it is drawn
+// (so the phone menu starts folded); the rest waits for the document.
+document.documentElement.classList.add("js");
+
+document.addEventListener("DOMContentLoaded", () => {
   "use strict";
+
   // A filter's select applies itself when changed (its form also has a submit button).
   for (const field of document.querySelectorAll("[data-autosubmit]")) {
     field.addEventListener("change", () => field.form.requestSubmit());
   }
+
   // Buttons that change something ask once more (data-confirm holds the question).
   for (const button of document.querySelectorAll("button[data-confirm]")) {
     button.addEventListener("click", (event) => {
       if (!window.confirm(button.dataset.confirm)) event.preventDefault();
     });
   }
-})();
+
+  // The phone menu: the button folds and unfolds the sidebar. Without this script the sidebar
+  // is simply shown above the page (CSS keys on html.js).
+  const menuButton = document.getElementById("menu-button");
+  const sidebar = document.getElementById("sidebar");
+  if (menuButton && sidebar) {
+    menuButton.hidden = false;
+    const setOpen = (open) => {
+      menuButton.setAttribute("aria-expanded", String(open));
+      document.body.classList.toggle("menu-open", open);
+    };
+    menuButton.addEventListener("click", () => {
+      const open = menuButton.getAttribute("aria-expanded") !== "true";
+      setOpen(open);
+      if (open) {
+        const first = sidebar.querySelector("a, button");
+        if (first) first.focus();
+      }
+    });
+    document.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && menuButton.getAttribute("aria-expanded") === "true") {
+        setOpen(false);
+        menuButton.focus();
+      }
+    });
+  }
+
+  // Copy buttons: data-copy holds the text (a long link shown shortened beside it).
+  for (const button of document.querySelectorAll("button[data-copy]")) {
+    button.hidden = false;
+    button.addEventListener("click", async () => {
+      const label = button.querySelector("[data-copy-label]");
+      try {
+        await navigator.clipboard.writeText(button.dataset.copy);
+        if (label) label.textContent = "Copied";
+      } catch {
+        if (label) label.textContent = "Copy failed";
+      }
+      button.classList.add("copied");
+      window.setTimeout(() => {
+        if (label) label.textContent = "Copy";
+        button.classList.remove("copied");
+      }, 1500);
+    });
+  }
+});
