@@ -7,4 +7,5 @@ def panel(request: HttpRequest) -> dict:
         "PANEL_NAME": settings.PANEL_NAME,
         "PANEL_CURRENCY": settings.PANEL_CURRENCY,
         "PANEL_LOGO_URL": settings.PANEL_LOGO_URL,
+        "PANEL_MONEY_DISPLAY_PLACES": settings.PANEL_MONEY_DISPLAY_PLACES,
     }

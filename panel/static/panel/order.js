@@ -33,10 +33,12 @@
   }
 
   function money(value) {
-    // As billing.money.money_str writes it: five decimals at most, two at least.
-    let out = (Math.round(value * 1e5) / 1e5).toFixed(5).replace(/0+$/, "");
+    // A charge as the `money:"exact"` filter writes it: five decimals at most, the display places at least.
+    const places = parseInt(form.dataset.places || "2", 10);
+    const out = (Math.round(value * 1e5) / 1e5).toFixed(5).replace(/0+$/, "");
     const [whole, fraction = ""] = out.split(".");
-    return whole + "." + fraction.padEnd(2, "0");
+    const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    return fraction.length || places ? grouped + "." + fraction.padEnd(places, "0") : grouped;
   }
 
   function wholeNumber(name) {
@@ -61,7 +63,7 @@
   }
 
   function label(service) {
-    return `${service.id} — ${service.name} — ${service.rate} ${currency} ${unit(service)}`;
+    return `${service.id} — ${service.name} — ${money(parseFloat(service.rate))} ${currency} ${unit(service)}`;
   }
 
   function fillServices() {
@@ -122,7 +124,7 @@
       categorySelect.value = String(service.category);
     }
     text("service-name", service.name);
-    text("service-rate", service.rate);
+    text("service-rate", money(parseFloat(service.rate)));
     text("service-rate-unit", unit(service));
     text("require-hint", service.require || "");
     text("service-min", String(service.min));
