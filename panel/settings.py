@@ -202,6 +202,19 @@ ORDER_PLACING_STUCK_SECONDS = env.int("ORDER_PLACING_STUCK_SECONDS", default=600
 ORDER_POLL_INTERVAL = env.int("ORDER_POLL_INTERVAL", default=60)
 ORDER_PLACE_SWEEP_INTERVAL = env.int("ORDER_PLACE_SWEEP_INTERVAL", default=30)
 
+# Payments. PANEL_BASE_URL (https://panel.example.com) is how gateways reach our webhooks and
+# send customers back; unset, the address of the customer's own request is used.
+PANEL_BASE_URL = env.str("PANEL_BASE_URL", default="").rstrip("/")
+# The test gateway pays without money: it exists only with DEBUG or this set to 1.
+PAYMENTS_TEST_GATEWAY = env.bool("PAYMENTS_TEST_GATEWAY", default=False)
+PAYMENT_CONNECT_TIMEOUT = env.float("PAYMENT_CONNECT_TIMEOUT", default=5.0)
+PAYMENT_READ_TIMEOUT = env.float("PAYMENT_READ_TIMEOUT", default=20.0)
+# The sweep asks a gateway about a deposit still pending after this many minutes, then again
+# every DEPOSIT_RECHECK_SECONDS until it is paid or expires.
+DEPOSIT_CHECK_AFTER_MINUTES = env.int("DEPOSIT_CHECK_AFTER_MINUTES", default=10)
+DEPOSIT_RECHECK_SECONDS = env.int("DEPOSIT_RECHECK_SECONDS", default=300)
+DEPOSIT_SWEEP_INTERVAL = env.int("DEPOSIT_SWEEP_INTERVAL", default=120)
+
 # Our own /api/v2 throttling (per key and per IP).
 API_THROTTLE_KEY_RATE = env.str("API_THROTTLE_KEY_RATE", default="3000/min")
 API_THROTTLE_IP_RATE = env.str("API_THROTTLE_IP_RATE", default="6000/min")
@@ -257,4 +270,5 @@ CELERY_BEAT_SCHEDULE = {
     "orders-poll": {"task": "orders.tasks.orders_poll_task", "schedule": ORDER_POLL_INTERVAL},
     "services-sync": {"task": "orders.tasks.services_sync_task", "schedule": SERVICES_SYNC_INTERVAL},
     "provider-balances": {"task": "orders.tasks.provider_balances_task", "schedule": 900},
+    "deposits-sweep": {"task": "billing.tasks.deposits_sweep_task", "schedule": DEPOSIT_SWEEP_INTERVAL},
 }

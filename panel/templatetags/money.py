@@ -14,36 +14,15 @@ Both group thousands with commas (12,345.60). Values meant for scripts and forms
 attributes, inputs) are written raw, never through this filter.
 """
 
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 
 from django import template
-from django.conf import settings
 
-from core.money import money_round
+from core.money import money_display
 
 register = template.Library()
 
 EXACT = "exact"
-
-
-def _places() -> int:
-    return max(0, min(settings.PANEL_MONEY_DISPLAY_PLACES, settings.MONEY_DECIMAL_PLACES))
-
-
-def _grouped(amount: Decimal, places: int) -> str:
-    return f"{amount:,.{places}f}"
-
-
-def money_display(amount: Decimal, *, exact: bool = False) -> str:
-    """The text of an amount under the rule above."""
-    places = _places()
-    kept = money_round(amount)
-    if not exact:
-        cut = kept.quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN)
-        if cut or not kept:
-            return _grouped(cut + 0, places)  # + 0 turns -0.00 into 0.00
-    decimals = max(places, -kept.normalize().as_tuple().exponent)
-    return _grouped(kept, decimals)
 
 
 @register.filter

@@ -21,8 +21,7 @@ def test_the_sidebar_links_every_page_this_install_has_in_order(customer_client)
     sidebar = _sidebar(customer_client.get(reverse("orders")).content.decode())
     testids = re.findall(r'data-testid="(nav-[a-z-]+)"', sidebar)
     expected = [
-        f"nav-{name}"
-        for name in ("dashboard", "new-order", "mass-order", "orders", "refills", "services", "add-funds")
+        f"nav-{name}" for name in ("dashboard", "new-order", "mass-order", "orders", "refills", "services", "add-funds")
     ]
     assert testids[: len(expected)] == expected
     assert {"nav-news", "nav-api", "nav-account", "nav-logout"} <= set(testids)
@@ -66,7 +65,7 @@ def test_the_top_bar_shows_the_balance_at_the_display_precision_and_the_currency
     settings.PANEL_CURRENCY = "EUR"
     client.force_login(UserFactory(balance="99.80745"))
     html = client.get("/").content.decode()
-    assert '<span class="balance-amount" data-testid="nav-balance-amount">99.80</span>' in html
+    assert '<span class="balance-amount" id="nav-balance-amount" data-testid="nav-balance-amount">99.80</span>' in html
     assert '<span class="currency" data-testid="nav-currency">EUR</span>' in html
 
 
