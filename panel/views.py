@@ -11,7 +11,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, F, Q, Sum
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
@@ -40,7 +40,8 @@ from panel.forms import (
     service_required_fields,
     service_takes_dripfeed,
 )
-from panel.services import api_key_rotate, customer_create
+from panel.selectors import favourite_service_ids
+from panel.services import api_key_rotate, customer_create, favourite_set
 
 ORDERS_PER_PAGE = 25
 REFILLS_PER_PAGE = 25
@@ -145,6 +146,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def new_order(request: HttpRequest) -> HttpResponse:
     catalog = _priced(services_for_sale())
     by_id = {service.pk: service for service in catalog}
+    favourites = favourite_service_ids(user=request.user)
     form = NewOrderForm(request.POST or None, services=services_for_sale())
     if request.method == "POST" and form.is_valid():
         try:
@@ -188,7 +190,8 @@ def new_order(request: HttpRequest) -> HttpResponse:
         "selected": selected,
         "selected_takes_dripfeed": bool(selected and service_takes_dripfeed(selected)),
         "order_fields": order_fields,
-        "services_data": [service_for_js(service) for service in catalog],
+        "services_data": [{**service_for_js(s), "favourite": s.pk in favourites} for s in catalog],
+        "favourites": [service for service in catalog if service.pk in favourites],
     }
     return render(request, "panel/new_order.html", context)
 
@@ -219,7 +222,11 @@ def mass_order(request: HttpRequest) -> HttpResponse:
         request.session[MASS_RESULTS_SESSION_KEY] = results
         return redirect("mass_order")
     results = request.session.pop(MASS_RESULTS_SESSION_KEY, None) if request.method == "GET" else None
-    return render(request, "panel/mass_order.html", {"form": form, "results": results})
+    refused = [result["text"] for result in results or () if not result["order"]]
+    if refused:
+        # The refused lines wait in the box, to be fixed and sent again.
+        form = MassOrderForm(initial={"orders": "\n".join(refused)})
+    return render(request, "panel/mass_order.html", {"form": form, "results": results, "refused": len(refused)})
 
 
 @login_required
@@ -314,8 +321,33 @@ def services(request: HttpRequest) -> HttpResponse:
         if query.isdigit() and len(query) <= 18:
             match |= Q(pk=int(query))
         listed = listed.filter(match)
-    context = {"services": _priced(listed), "categories": categories, "category_id": category_id, "query": query}
+    context = {
+        "services": _priced(listed),
+        "categories": categories,
+        "category_id": category_id,
+        "query": query,
+        "favourites": favourite_service_ids(user=request.user),
+    }
     return render(request, "panel/services.html", context)
+
+
+@login_required
+@require_POST
+def service_favourite(request: HttpRequest, service_id: int) -> HttpResponse:
+    """Star or unstar a service: JSON for the page's script, a redirect back for a plain form."""
+    wants_json = request.headers.get("Accept", "").startswith("application/json")
+    try:
+        favourite = favourite_set(
+            user=request.user, service_id=service_id, favourite=request.POST.get("favourite") == "1"
+        )
+    except PanelError as error:
+        if wants_json:
+            return JsonResponse({"error": error.message}, status=404)
+        messages.error(request, f"Service {service_id}: {error.message}")
+        return _back(request, "services")
+    if wants_json:
+        return JsonResponse({"service": service_id, "favourite": favourite})
+    return _back(request, "services")
 
 
 @login_required

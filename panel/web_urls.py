@@ -30,6 +30,7 @@ urlpatterns = [
     path("refills/", views.refills, name="refills"),
     # Catalog and account
     path("services/", views.services, name="services"),
+    path("services/<int:service_id>/favourite/", views.service_favourite, name="service_favourite"),
     path("updates/", views.updates, name="updates"),
     path("account/", views.account, name="account"),
     path("account/api-key/", views.api_key_new, name="api_key_new"),

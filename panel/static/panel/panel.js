@@ -44,6 +44,35 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 
+  // Stars: a favourite is set in the background; the form still works without this script.
+  // The page's own script (order.js) hears "favourite-changed" to update its service picker.
+  document.addEventListener("submit", async (event) => {
+    const form = event.target.closest(".favourite-form");
+    if (!form) return;
+    event.preventDefault();
+    const button = form.querySelector("button");
+    button.disabled = true;
+    try {
+      const response = await fetch(form.action, {
+        method: "POST",
+        body: new FormData(form),
+        credentials: "same-origin",
+        headers: { Accept: "application/json", "X-CSRFToken": form.elements.csrfmiddlewaretoken.value },
+      });
+      const answer = await response.json();
+      if (!response.ok) throw new Error(answer.error || "refused");
+      form.elements.favourite.value = answer.favourite ? "0" : "1";
+      button.setAttribute("aria-pressed", String(answer.favourite));
+      document.dispatchEvent(
+        new CustomEvent("favourite-changed", { detail: { service: answer.service, favourite: answer.favourite } }),
+      );
+    } catch {
+      form.submit(); // the plain form says what went wrong on the page it comes back to
+    } finally {
+      button.disabled = false;
+    }
+  });
+
   // Copy buttons: data-copy holds the text (a long link shown shortened beside it).
   for (const button of document.querySelectorAll("button[data-copy]")) {
     button.hidden = false;
