@@ -44,6 +44,8 @@ def screenshot():
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
     def take(page, name: str) -> None:
+        # From the top: a full-page shot of a scrolled page draws the sticky top bar mid-page.
+        page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
     return take

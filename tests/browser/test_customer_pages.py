@@ -41,6 +41,7 @@ def busy_customer(upstream):
         Order.objects.filter(pk=order.pk).update(status=status)
     completed = Order.objects.get(user=customer, status=Order.Status.COMPLETED)
     refill_request(user=customer, order_id=completed.pk)
+    Order.objects.filter(user=customer, status=Order.Status.IN_PROGRESS).update(runs=3, interval=30)
     Favourite.objects.create(user=customer, service=service)
     method = PaymentMethod.objects.create(name="Bank transfer", min_amount=Decimal("5"))
     funds_request_create(user_id=customer.pk, method_id=method.pk, amount=Decimal("25"))
@@ -162,3 +163,51 @@ def test_a_star_puts_a_service_in_the_favourites_at_the_top_of_the_picker(live_s
     page.wait_for_selector("#favourite-form button[aria-pressed=false]")
     assert page.locator("#id_category option").first.inner_text() == "★ Favourites (0)"
     assert not Favourite.objects.filter(user__username="fan").exists()
+
+
+def test_the_orders_page_tabs_short_links_copy_and_refill_only_when_possible(
+    live_server, chromium, busy_customer, screenshot
+):
+    base = live_server.url
+    context = chromium.new_context(viewport=DESKTOP)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+    page = context.new_page()
+    _log_in(page, base, "busy")
+    page.goto(f"{base}/orders/")
+
+    # Status tabs.
+    page.click("[data-testid=status-tab-completed]")
+    page.wait_for_url("**/orders/?status=completed")
+    assert page.get_attribute("[data-testid=status-tab-completed]", "aria-current") == "page"
+    assert page.eval_on_selector_all("[data-testid=order-status]", "s => s.map(e => e.textContent)") == ["Completed"]
+    page.click("[data-testid=status-tab-pending]")
+    page.wait_for_url("**/orders/?status=pending")
+    assert set(page.eval_on_selector_all("[data-testid=order-status]", "s => s.map(e => e.textContent)")) == {"Pending"}
+    # Kinds: the drip-feed orders, with the status tabs within.
+    page.click("[data-testid=kind-tab-dripfeed]")
+    page.wait_for_url(f"{base}/orders/drip-feed/")
+    assert page.inner_text("h1") == "Drip-feed" and page.locator("[data-testid=order-row]").count() == 1
+    assert page.get_attribute("#sidebar [data-testid=nav-dripfeed]", "aria-current") == "page"
+    screenshot(page, "orders-dripfeed")
+
+    # A 1,924-character link: the row stays short, the whole link is on hover and copied in one click.
+    page.goto(f"{base}/orders/")
+    row = page.locator("[data-testid=order-row]").filter(has=page.locator(f"[title='{LONG_LINK}']"))
+    other = page.locator("[data-testid=order-row]").last
+    for size in (DESKTOP, PHONE):
+        page.set_viewport_size(size)
+        assert row.locator("[data-testid=order-link-text]").bounding_box()["height"] < 80, size
+        assert row.bounding_box()["height"] < other.bounding_box()["height"] + 60, size
+    page.set_viewport_size(DESKTOP)
+    row.locator("[data-testid=copy-link]").click()
+    page.wait_for_selector("[data-testid=copy-link].copied")
+    assert page.evaluate("navigator.clipboard.readText()") == LONG_LINK
+
+    # Refill: offered on the partial order, not on the completed one whose refill is under way.
+    partial = page.locator("[data-testid=order-row][data-status=partial]")
+    completed = page.locator("[data-testid=order-row][data-status=completed]")
+    assert partial.locator("[data-testid=refill-button]").count() == 1
+    assert completed.locator("[data-testid=refill-button]").count() == 0
+    assert completed.locator("[data-testid=refill-wait]").inner_text() == "Refill in progress"
+    screenshot(page, "orders-long-link")
+    context.close()

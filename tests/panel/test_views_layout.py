@@ -21,11 +21,23 @@ def test_the_sidebar_links_every_page_this_install_has_in_order(customer_client)
     sidebar = _sidebar(customer_client.get(reverse("orders")).content.decode())
     testids = re.findall(r'data-testid="(nav-[a-z-]+)"', sidebar)
     expected = [
-        f"nav-{name}" for name in ("dashboard", "new-order", "mass-order", "orders", "refills", "services", "add-funds")
+        f"nav-{name}"
+        for name in (
+            "dashboard",
+            "new-order",
+            "mass-order",
+            "orders",
+            "dripfeed",
+            "subscriptions",
+            "refills",
+            "services",
+            "add-funds",
+            "transactions",
+        )
     ]
     assert testids[: len(expected)] == expected
     assert {"nav-news", "nav-api", "nav-account", "nav-logout"} <= set(testids)
-    for label in ("New order", "Mass order", "Orders", "Refills", "Services", "Add funds", "API", "Account"):
+    for label in ("New order", "Mass order", "Orders", "Drip-feed", "Subscriptions", "Refills", "Services", "API"):
         assert f'<span class="label">{label}</span>' in sidebar
     assert sidebar.count('<svg class="icon" aria-hidden="true"') >= len(expected)
 

@@ -82,7 +82,8 @@ document.addEventListener("DOMContentLoaded", () => {
         await navigator.clipboard.writeText(button.dataset.copy);
         if (label) label.textContent = "Copied";
       } catch {
-        if (label) label.textContent = "Copy failed";
+        // No clipboard (a page not served over HTTPS, a refused permission): show it to copy by hand.
+        window.prompt("Copy the link:", button.dataset.copy);
       }
       button.classList.add("copied");
       window.setTimeout(() => {
