@@ -31,7 +31,7 @@ NAV: list[NavItem] = [
     NavItem("Subscriptions", ("orders_subscriptions",), "repeat", "nav-subscriptions"),
     NavItem("Refills", ("refills",), "refresh", "nav-refills"),
     NavItem("Services", ("services",), "grid", "nav-services"),
-    NavItem("Products", ("products",), "box", "nav-products"),
+    NavItem("Products", ("products",), "box", "nav-products", also_current=("product_order",)),
     NavItem("Add funds", ("add_funds",), "wallet", "nav-add-funds", also_current=("deposits", "deposit_detail")),
     NavItem("Transactions", ("transactions",), "receipt", "nav-transactions"),
     NavItem(
