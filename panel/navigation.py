@@ -20,6 +20,8 @@ class NavItem:
     staff_only: bool = False
     # Dotted path to a callable(request) -> int, shown as a count beside the label (unread answers...).
     badge: str = ""
+    # Dotted path to a callable(request) -> bool: shown only when it says so (a permission, a setting...).
+    visible: str = ""
 
 
 NAV: list[NavItem] = [

@@ -41,6 +41,8 @@ def sidebar_links(context) -> list[dict]:
     for item in navigation.NAV:
         if item.staff_only and not (user and user.is_staff):
             continue
+        if item.visible and not import_string(item.visible)(request):
+            continue
         href = ""
         for name in item.url_names:
             href = url_or_empty(name)

@@ -102,3 +102,26 @@ def test_visitors_see_log_in_and_sign_up_and_no_sidebar(client):
     html = client.get(reverse("login")).content.decode()
     assert 'data-testid="nav-login"' in html and 'data-testid="nav-signup"' in html
     assert 'id="sidebar"' not in html and 'id="menu-button"' not in html
+
+
+def unread_three(request) -> int:
+    return 3
+
+
+def only_for_staff_named_boss(request) -> bool:
+    return request.user.username == "boss"
+
+
+def test_an_entry_can_carry_a_count_and_show_only_when_its_check_says_so(client, monkeypatch):
+    here = __name__
+    nav = [
+        NavItem("Orders", ("orders",), "list", "nav-orders", badge=f"{here}.unread_three"),
+        NavItem("Queue", ("refills",), "list", "nav-queue", visible=f"{here}.only_for_staff_named_boss"),
+    ]
+    monkeypatch.setattr(navigation, "NAV", nav)
+    client.force_login(UserFactory(username="someone"))
+    sidebar = _sidebar(client.get("/").content.decode())
+    assert '<span class="nav-count" data-testid="nav-orders-count">3</span>' in sidebar
+    assert "nav-queue" not in sidebar
+    client.force_login(UserFactory(username="boss"))
+    assert 'data-testid="nav-queue"' in _sidebar(client.get("/").content.decode())
