@@ -49,7 +49,7 @@ from billing.models import (
     WebhookLog,
 )
 from core.errors import PanelError
-from core.money import MONEY_QUANTUM, money_round
+from core.money import MONEY_QUANTUM, money_round, money_str
 
 Kind = LedgerEntry.Kind
 CREDIT_KINDS = {Kind.DEPOSIT, Kind.BONUS, Kind.REFUND, Kind.ADJUSTMENT, Kind.AFFILIATE}
@@ -620,7 +620,8 @@ def deposit_reverse(*, deposit_id: int, staff_id: int, note: str = "") -> FundsR
             except InsufficientFunds:
                 balance = type(deposit.user).objects.values_list("balance", flat=True).get(pk=deposit.user_id)
                 raise DepositReverseRefused(
-                    f"Deposit {deposit.pk}: {deposit.user} has {balance} left, less than the {credited} it credited "
+                    f"Deposit {deposit.pk}: {deposit.user} has {money_str(balance)} left, less than the "
+                    f"{money_str(credited)} it credited "
                     "(with its bonus). Nothing was reversed."
                 ) from None
         commission = AffiliateEntry.objects.filter(kind=AffiliateEntry.Kind.COMMISSION, reference=reference).first()
@@ -637,8 +638,9 @@ def deposit_reverse(*, deposit_id: int, staff_id: int, note: str = "") -> FundsR
             except AffiliateInsufficientFunds:
                 balance = AffiliateAccount.objects.values_list("balance", flat=True).get(pk=commission.account_id)
                 raise DepositReverseRefused(
-                    f"Deposit {deposit.pk}: the referrer (customer {commission.account_id}) has {balance} of affiliate "
-                    f"balance left, less than the {commission.amount} commission to take back. Nothing was reversed."
+                    f"Deposit {deposit.pk}: the referrer (customer {commission.account_id}) has "
+                    f"{money_str(balance)} of affiliate balance left, less than the {money_str(commission.amount)} "
+                    "commission to take back. Nothing was reversed."
                 ) from None
         deposit.status = Status.REVERSED
         deposit.status_message = memo[:255]
@@ -734,7 +736,7 @@ def _affiliate_commission(deposit: FundsRequest, *, credited: Decimal, staff_id:
         amount=amount,
         kind=Affiliate.COMMISSION,
         reference=f"funds:{deposit.pk}",
-        memo=f"{percent.normalize():f}% of a referred customer's deposit of {credited}",
+        memo=f"{percent.normalize():f}% of a referred customer's deposit of {money_str(credited)}",
         created_by_id=staff_id,
     )
 
@@ -770,7 +772,7 @@ def _affiliate_post(
             )
     if new_balance < 0:
         raise AffiliateInsufficientFunds(
-            gettext("Not enough on your affiliate balance: %(balance)s available.") % {"balance": money_round(balance)}
+            gettext("Not enough on your affiliate balance: %(balance)s available.") % {"balance": money_str(balance)}
         )
     raise InvalidAmount("The balance would grow past the largest amount the panel keeps.")
 
@@ -784,7 +786,7 @@ def _affiliate_amount(amount: Decimal) -> Decimal:
     if amount < settings.AFFILIATE_MIN_PAYOUT:
         raise AffiliateError(
             gettext("The minimum is %(minimum)s %(currency)s.")
-            % {"minimum": settings.AFFILIATE_MIN_PAYOUT, "currency": settings.PANEL_CURRENCY}
+            % {"minimum": money_str(settings.AFFILIATE_MIN_PAYOUT), "currency": settings.PANEL_CURRENCY}
         )
     return amount
 
