@@ -458,7 +458,10 @@ def _save(deposit: FundsRequest, fields: set[str], outcome: str, message: str) -
 
 
 def _deposit_credit(deposit: FundsRequest, *, paid: Decimal, staff_id: int | None, memo: str = "") -> None:
-    """Credit `paid` less the method's fee, and the bonus on top; the deposit row must be locked."""
+    """Credit `paid` less the method's fee, the bonus on top, and the referrer's commission on the credit.
+
+    The deposit row must be locked. Operator credits (`balance_adjust`) are not deposits and earn no commission.
+    """
     method = deposit.method
     credited = money_round(paid * (100 - method.fee_percent) / 100)
     if credited <= 0:
