@@ -803,7 +803,7 @@ def affiliate_transfer(*, user_id: int, amount: Decimal) -> LedgerEntry:
     affiliate_account_get(user_id=user_id)
     User = get_user_model()
     reference = f"transfer:{secrets.token_hex(8)}"
-    memo = gettext("Affiliate earnings moved to the main balance")
+    memo = "Affiliate earnings moved to the main balance"
     with transaction.atomic():
         # The customer's row before their affiliate account: the lock order every money path keeps.
         list(User.objects.select_for_update().filter(pk=user_id).values_list("pk", flat=True))
@@ -825,7 +825,7 @@ def affiliate_payout_request(*, user_id: int, amount: Decimal, details: str) -> 
             amount=-amount,
             kind=Affiliate.PAYOUT,
             reference=f"payout:{payout.pk}",
-            memo=gettext("Payout request %(id)s") % {"id": payout.pk},
+            memo=f"Payout request {payout.pk}",
         )
         return payout
 
