@@ -1,10 +1,11 @@
 """The only code that moves money: `balance_credit_many` (and its one-row form) and `balance_debit`.
 
-Each locks the customers' rows (SELECT ... FOR UPDATE, in primary-key order so that two
-callers can never deadlock), computes the new balances and writes them with their ledger
-rows in one transaction. The lock serialises concurrent changes of one customer, so two
-workers can never both spend the same cent; the database's check constraint on the
-balance stands behind it.
+A credit locks the customers' rows (SELECT ... FOR UPDATE, in primary-key order so that two
+callers can never deadlock), computes the new balances and writes them with their ledger rows
+in one transaction. A debit is one conditional `UPDATE ... SET balance = balance - amount
+WHERE balance >= amount RETURNING balance`: the row lock and the check in one statement, so
+two workers can never both spend the same cent. The database's check constraint on the
+balance stands behind both.
 """
 
 import json
