@@ -8,10 +8,8 @@ import pytest
 from billing.models import AffiliateAccount, PaymentMethod
 from billing.services import funds_request_approve, funds_request_create
 from panel.models import User
-from tests.browser.conftest import chromium, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-__all__ = ["chromium", "screenshot"]
 
 PASSWORD = "a-long-password-42"
 
