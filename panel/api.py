@@ -98,6 +98,9 @@ def _scalar(data, name: str) -> str | None:
         text.encode("utf-8")
     except UnicodeEncodeError:
         raise ApiError(f"Incorrect request: {name} must be text") from None
+    if "\x00" in text:
+        # PostgreSQL text cannot hold NUL: refused here as the client's mistake, not failed on save.
+        raise ApiError(f"Incorrect request: {name} must not contain NUL characters")
     return text
 
 

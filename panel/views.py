@@ -2,6 +2,7 @@
 render its result or its `PanelError` message."""
 
 import json
+import re
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
 
@@ -47,6 +48,9 @@ REFILLS_PER_PAGE = 25
 UPDATES_PER_PAGE = 50
 RECENT_ORDERS = 10
 MASS_RESULTS_SESSION_KEY = "mass_order_results"
+SEARCH_MAX_LENGTH = 200
+# An id typed in a search box or a filter: ASCII digits that fit a bigint ("²" is a digit to str.isdigit).
+ID_TEXT = re.compile(r"[0-9]{1,18}")
 
 S = Order.Status
 # The tabs of the orders page, in the words customers (and /api/v2) use: the panel's own
@@ -84,6 +88,17 @@ def _priced(services) -> list:
         service.price_shown = money_str(service.price)
         service.price_unit = "per 1000" if service_rate_unit(service) == RATE_UNIT else "each"
     return rows
+
+
+def _search_query(request: HttpRequest) -> str:
+    """The search box's text, trimmed to what a search needs (NUL bytes never get here: see panel.middleware)."""
+    return request.GET.get("q", "").strip()[:SEARCH_MAX_LENGTH]
+
+
+def _id_param(value: str | None) -> int:
+    """An id from a query string or a hidden field, or 0 for anything that is not one."""
+    value = (value or "").strip()
+    return int(value) if ID_TEXT.fullmatch(value) else 0
 
 
 def _back(request: HttpRequest, default: str) -> HttpResponse:
@@ -158,17 +173,11 @@ def new_order(request: HttpRequest) -> HttpResponse:
             )
             return redirect("orders")
 
-    try:
-        chosen_id = int(request.POST.get("service") or request.GET.get("service") or 0)
-    except ValueError:
-        chosen_id = 0
+    chosen_id = _id_param(request.POST.get("service") or request.GET.get("service"))
     categories = list({service.category_id: service.category for service in catalog}.values())
     selected = by_id.get(chosen_id)
     if selected is None:
-        try:
-            category_id = int(request.GET.get("category") or 0)
-        except ValueError:
-            category_id = 0
+        category_id = _id_param(request.GET.get("category"))
         selected = next((s for s in catalog if s.category_id == category_id), catalog[0] if catalog else None)
 
     shown = set(service_order_fields(selected)) if selected else set()
@@ -228,7 +237,7 @@ def orders(request: HttpRequest) -> HttpResponse:
     tab = request.GET.get("status", "")
     if tab not in STATUS_TABS:
         tab = ""
-    query = request.GET.get("q", "").strip()[:200]
+    query = _search_query(request)
     counts = dict(mine.order_by().values_list("status").annotate(n=Count("id")))
     tabs = [{"key": "", "label": "All", "count": sum(counts.values())}] + [
         {"key": key, "label": label, "count": sum(counts.get(s, 0) for s in statuses)}
@@ -239,7 +248,7 @@ def orders(request: HttpRequest) -> HttpResponse:
         listed = listed.filter(status__in=STATUS_TABS[tab][1])
     if query:
         match = Q(link__icontains=query)
-        if query.isdigit() and len(query) <= 18:
+        if ID_TEXT.fullmatch(query):
             match |= Q(pk=int(query))
         listed = listed.filter(match)
     page = Paginator(listed, ORDERS_PER_PAGE).get_page(request.GET.get("page"))
@@ -302,16 +311,13 @@ def refills(request: HttpRequest) -> HttpResponse:
 def services(request: HttpRequest) -> HttpResponse:
     listed = services_for_sale()
     categories = Category.objects.filter(pk__in=listed.values("category_id")).order_by("sort_order", "name")
-    try:
-        category_id = int(request.GET.get("category") or 0)
-    except ValueError:
-        category_id = 0
-    query = request.GET.get("q", "").strip()[:200]
+    category_id = _id_param(request.GET.get("category"))
+    query = _search_query(request)
     if category_id:
         listed = listed.filter(category_id=category_id)
     if query:
         match = Q(name__icontains=query)
-        if query.isdigit() and len(query) <= 18:
+        if ID_TEXT.fullmatch(query):
             match |= Q(pk=int(query))
         listed = listed.filter(match)
     context = {"services": _priced(listed), "categories": categories, "category_id": category_id, "query": query}
