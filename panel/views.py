@@ -4,11 +4,14 @@ render its result or its `PanelError` message."""
 import json
 import re
 from decimal import Decimal, InvalidOperation
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import segno
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, F, Q, Sum
@@ -17,6 +20,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
+from django_otp import login as otp_login
 from django.views.decorators.http import require_POST
 
 from core.errors import PanelError
@@ -33,7 +38,9 @@ from panel.forms import (
     ORDER_FIELDS,
     MassOrderForm,
     NewOrderForm,
+    PasswordResetRequestForm,
     SignupForm,
+    TwoFactorCodeForm,
     mass_order_line_parse,
     service_for_js,
     service_order_fields,
@@ -41,7 +48,17 @@ from panel.forms import (
     service_required_fields,
     service_takes_dripfeed,
 )
-from panel.services import api_key_rotate, customer_create
+from panel.client_ip import client_ip
+from panel.ratelimit import rate_limit_hit, wait_in_words
+from panel.services import (
+    TwoFactorError,
+    api_key_rotate,
+    customer_create,
+    staff_totp_device,
+    staff_totp_disable,
+    staff_totp_enrolment_confirm,
+    staff_totp_enrolment_start,
+)
 
 ORDERS_PER_PAGE = 25
 REFILLS_PER_PAGE = 25
@@ -113,10 +130,25 @@ def _back(request: HttpRequest, default: str) -> HttpResponse:
 # Auth
 
 
+def login_locked_out(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:
+    """What django-axes answers a locked-out sign-in, on /login/ and the admin's login alike."""
+    context = {"cooloff": wait_in_words(settings.LOGIN_COOLOFF_MINUTES * 60)}
+    return render(request, "registration/locked_out.html", context, status=429)
+
+
+def _too_many(form, message: str, wait: int) -> None:
+    form.add_error(None, f"{message}: try again in {wait_in_words(wait)}.")
+
+
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("dashboard")
     form = SignupForm(request.POST or None)
+    if request.method == "POST":
+        wait = rate_limit_hit(scope="signup", ident=client_ip(request), rate=settings.SIGNUP_RATE)
+        if wait:
+            _too_many(form, "Too many sign-ups from your address", wait)
+            return render(request, "registration/signup.html", {"form": form}, status=429)
     if request.method == "POST" and form.is_valid():
         try:
             user, _key = customer_create(
@@ -133,6 +165,60 @@ def signup(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Welcome, {user.username}! Add funds, then place your first order.")
             return redirect("dashboard")
     return render(request, "registration/signup.html", {"form": form})
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset page; the mail leaves from a Celery task, and requests are counted per
+    address and per e-mail (the same answer whether or not an account has that e-mail)."""
+
+    form_class = PasswordResetRequestForm
+
+    def form_valid(self, form):
+        checks = [
+            ("ip", client_ip(self.request), "Too many password reset requests from your address"),
+            ("email", form.cleaned_data["email"].lower(), "Too many password reset requests for this e-mail"),
+        ]
+        for scope, ident, message in checks:
+            wait = rate_limit_hit(scope=f"password-reset-{scope}", ident=ident, rate=settings.PASSWORD_RESET_RATE)
+            if wait:
+                _too_many(form, message, wait)
+                response = self.form_invalid(form)
+                response.status_code = 429
+                return response
+        return super().form_valid(form)
+
+
+@login_required
+def two_factor(request: HttpRequest) -> HttpResponse:
+    """Staff turn two-factor sign-in (TOTP) on or off; customers have no use for it yet."""
+    if not request.user.is_staff:
+        raise Http404("Two-factor sign-in is for staff accounts.")
+    device = staff_totp_device(user=request.user)
+    form = TwoFactorCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if device is None:
+                device = staff_totp_enrolment_confirm(user=request.user, token=form.cleaned_data["token"])
+                # This session has just shown a right code: the admin needs no second one.
+                otp_login(request, device)
+                messages.success(request, "Two-factor sign-in is on: the admin will ask for a code from your app.")
+            else:
+                staff_totp_disable(user=request.user, token=form.cleaned_data["token"])
+                messages.success(request, "Two-factor sign-in is off.")
+        except TwoFactorError as error:
+            form.add_error("token", error.message)
+        else:
+            return redirect("two_factor")
+    context = {"form": form, "device": device, "required": settings.STAFF_REQUIRE_2FA}
+    if device is None:
+        enrolment = staff_totp_enrolment_start(user=request.user)
+        url = enrolment.config_url
+        context["secret"] = parse_qs(urlsplit(url).query)["secret"][0]
+        # An inline <svg> (no script, no data: URL): allowed by our Content-Security-Policy.
+        context["qr_svg"] = mark_safe(segno.make(url, error="m").svg_inline(scale=4, omitsize=False))  # noqa: S308
+    response = render(request, "panel/two_factor.html", context)
+    add_never_cache_headers(response)
+    return response
 
 
 # Pages
