@@ -7,7 +7,6 @@ from decimal import Decimal, InvalidOperation
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import segno
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -21,8 +20,8 @@ from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
-from django_otp import login as otp_login
 from django.views.decorators.http import require_POST
+from django_otp import login as otp_login
 
 from core.errors import PanelError
 from core.money import RATE_UNIT, money_str
@@ -32,6 +31,7 @@ from orders.selectors import services_for_sale
 from orders.services.ordering import order_cancel_request, order_create, refill_request
 from orders.services.transitions import ACTIVE, UPSTREAM_ACTIVE
 from panel.api import PROTOCOL_STATUS, REFILL_STATUS
+from panel.client_ip import client_ip
 from panel.forms import (
     DRIPFEED_FIELDS,
     FIELD_TEXT,
@@ -48,7 +48,6 @@ from panel.forms import (
     service_required_fields,
     service_takes_dripfeed,
 )
-from panel.client_ip import client_ip
 from panel.ratelimit import rate_limit_hit, wait_in_words
 from panel.services import (
     TwoFactorError,
