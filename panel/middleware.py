@@ -4,7 +4,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
 UNSTORABLE_MESSAGE = (
-    "The address holds a character that cannot be stored (a NUL byte or broken Unicode): remove it and try again."
+    "The request holds a character that cannot be stored (a NUL byte or broken Unicode) in its address or "
+    "headers: remove it and try again."
 )
 
 
@@ -20,11 +21,12 @@ def text_is_storable(text: str) -> bool:
 
 
 class UnstorableQueryMiddleware:
-    """Refuse, as the client's mistake (400), a path or query string that no column can hold.
+    """Refuse, as the client's mistake (400), a path, query string or header no column can hold.
 
     Form fields refuse such text on their own (every `forms.CharField` carries Django's
     `ProhibitNullCharactersValidator`); query strings are read by views and the admin's search
-    and filters directly, where a NUL byte reached the database and answered 500.
+    and filters directly, where a NUL byte reached the database and answered 500, and the
+    login lockout stores the User-Agent header.
     """
 
     def __init__(self, get_response) -> None:
@@ -32,6 +34,7 @@ class UnstorableQueryMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         texts = [request.path]
+        texts.extend(value for key, value in request.META.items() if key.startswith("HTTP_") and isinstance(value, str))
         for key, values in request.GET.lists():
             texts.append(key)
             texts.extend(values)
