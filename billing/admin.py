@@ -48,13 +48,16 @@ class FundsRequestAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Approve and credit the customer")
+    def has_approve_funds_permission(self, request) -> bool:
+        return request.user.has_perm("billing.approve_funds")
+
+    @admin.action(description="Approve and credit the customer", permissions=["approve_funds"])
     def approve(self, request, queryset):
         for funds in queryset.filter(status=FundsRequest.Status.PENDING):
             funds_request_approve(funds_request_id=funds.pk, staff_id=request.user.pk)
             self.message_user(request, f"Request {funds.pk}: {funds.amount} credited to {funds.user}.")
 
-    @admin.action(description="Reject")
+    @admin.action(description="Reject", permissions=["approve_funds"])
     def reject(self, request, queryset):
         for funds in queryset.filter(status=FundsRequest.Status.PENDING):
             try:

@@ -33,6 +33,8 @@ class LedgerEntry(models.Model):
     class Meta:
         verbose_name_plural = "ledger entries"
         ordering = ["-id"]
+        # The ledger itself is read only to everyone; this is the power to add a hand-made row to it.
+        permissions = [("adjust_balance", "Can credit or debit a customer's balance by hand")]
         indexes = [models.Index(fields=["user", "-id"], name="ledger_user_recent")]
         constraints = [
             models.UniqueConstraint(
@@ -102,6 +104,7 @@ class FundsRequest(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        permissions = [("approve_funds", "Can approve (credits the customer) or reject add-funds requests")]
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="funds_request_amount_positive")]
 
     def __str__(self) -> str:
