@@ -79,6 +79,6 @@ def admin_at_office(settings):
 def test_the_admin_lives_where_admin_url_says(client, admin_at_office):
     assert client.get("/office-7f3a/login/").status_code == 200
     assert client.get("/admin/login/").status_code == 404
-    client.force_login(UserFactory(is_staff=True))
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
     assert 'href="/office-7f3a/"' in client.get("/").content.decode()
     assert client.get("/office-7f3a/dashboard/").status_code == 200
