@@ -43,7 +43,7 @@ def _login(page, base: str, username: str, password: str) -> None:
     page.wait_for_url(f"{base}/")
 
 
-def test_no_page_breaks_the_policy_and_the_order_page_script_still_runs(live_server, chromium):
+def test_no_page_breaks_the_policy_and_the_order_page_script_still_runs(live_server, chromium, screenshot):
     base = live_server.url
     customer = UserFactory(username="shopper", password="shopper-password-1", balance="20")
     UserFactory(username="boss", password="boss-password-1", is_staff=True, is_superuser=True)
@@ -74,4 +74,5 @@ def test_no_page_breaks_the_policy_and_the_order_page_script_still_runs(live_ser
         assert response.status == 200, path
     staff_page.goto(f"{base}/account/two-factor/")
     assert staff_page.locator("#two-factor-qr svg").count() == 1
+    screenshot(staff_page, "16-two-factor-enrolment")
     assert violations == []

@@ -154,3 +154,19 @@ def test_a_nul_byte_in_any_login_field_never_reaches_the_database(client):
         assert client.post(reverse("login"), data).status_code in (200, 302)
     response = client.post(reverse("admin:login"), {"username": "alice", "password": "wrong", "otp_token": "\x00"})
     assert response.status_code == 200
+
+
+def test_the_api_refuses_a_nul_byte_in_any_text_field_as_the_clients_mistake(client, settings):
+    from panel.services import api_key_rotate
+
+    settings.API_THROTTLE_IP_RATE = "1000/min"
+    customer = UserFactory(balance="10")
+    key = api_key_rotate(user=customer)
+    service = ServiceFactory(rate=Decimal("1"))
+    for field, value in (("link", "https://x.test/\x00"), ("action", "bal\x00ance"), ("quantity", "1\x00")):
+        data = {"key": key, "action": "add", "service": str(service.pk), "link": "https://x.test/a", "quantity": "100"}
+        response = client.post("/api/v2", {**data, field: value})
+        assert response.json() == {"error": f"Incorrect request: {field} must not contain NUL characters"}
+    assert not Order.objects.exists()
+    customer.refresh_from_db()
+    assert customer.balance == Decimal("10")
