@@ -247,6 +247,19 @@ PROVIDER_CONNECT_TIMEOUT = env.float("PROVIDER_CONNECT_TIMEOUT", default=5.0)
 PROVIDER_READ_TIMEOUT = env.float("PROVIDER_READ_TIMEOUT", default=30.0)
 PROVIDER_SAFE_RETRIES = env.int("PROVIDER_SAFE_RETRIES", default=2)
 PROVIDER_RETRY_BACKOFF = env.float("PROVIDER_RETRY_BACKOFF", default=0.5)
+# Connect, TLS, headers and body of one request (retries included) end within this many seconds.
+PROVIDER_REQUEST_DEADLINE = env.float("PROVIDER_REQUEST_DEADLINE", default=35.0)
+# A status answer for 100 ids is a few KB; the services catalogue a few MB for 10,000 services.
+PROVIDER_MAX_BODY_BYTES = env.int("PROVIDER_MAX_BODY_BYTES", default=4 * 1024 * 1024)
+PROVIDER_MAX_CATALOG_BYTES = env.int("PROVIDER_MAX_CATALOG_BYTES", default=32 * 1024 * 1024)
+# Provider URLs must reach the public internet (no loopback, private, link-local or metadata
+# address), unless this is set: the demo and the tests run their simulator on localhost.
+PROVIDER_ALLOW_PRIVATE_URLS = env.bool("PROVIDER_ALLOW_PRIVATE_URLS", default=False)
+# Circuit breaker: after this many consecutive failures a provider is left alone for the backoff,
+# which doubles with every failed probe up to the ceiling (seconds).
+PROVIDER_CIRCUIT_FAILURES = env.int("PROVIDER_CIRCUIT_FAILURES", default=5)
+PROVIDER_CIRCUIT_BACKOFF = env.int("PROVIDER_CIRCUIT_BACKOFF", default=60)
+PROVIDER_CIRCUIT_MAX_BACKOFF = env.int("PROVIDER_CIRCUIT_MAX_BACKOFF", default=1800)
 SERVICES_SYNC_INTERVAL = env.int("SERVICES_SYNC_INTERVAL", default=3600)
 
 # Orders and workers.

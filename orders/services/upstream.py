@@ -22,14 +22,13 @@ from orders.services.transitions import UPSTREAM_ACTIVE, InvalidTransition, Move
 from providers.client import OrderStatusResult, ProductOrderStatusResult
 from providers.errors import ProviderError, ProviderUnreachable
 from providers.models import Provider
+from providers.protocol import PROTOCOL_BATCH
 from providers.services import provider_client
 from providers.statuses import OrderStatus, RefillStatus
 
 logger = logging.getLogger(__name__)
 S = Order.Status
 
-# The protocol accepts at most 100 ids per status/refill/cancel call.
-UPSTREAM_BATCH = 100
 # Attempts to send an order whose connection was refused before anything was sent.
 MAX_CONNECT_ATTEMPTS = 5
 
@@ -51,7 +50,7 @@ REFILL_STATUS_MAP = {
 }
 
 
-def _chunks(items: list, size: int = UPSTREAM_BATCH):
+def _chunks(items: list, size: int = PROTOCOL_BATCH):
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
