@@ -103,3 +103,25 @@ def provider_balances_task() -> None:
             provider_balance_check(provider=provider)
         except ProviderError as error:
             logger.warning("balance of %s: %s", provider.name, error)
+
+
+@shared_task
+def alerts_check_task() -> int:
+    """Raise and resolve the operator alerts; e-mail the new ones in a task of their own."""
+    # Imported here so that this block stays apart from the placement and polling tasks above.
+    from orders.services.alerts import alerts_refresh
+
+    with periodic_lock("alerts-check") as acquired:
+        if not acquired:
+            return 0
+        report = alerts_refresh()
+    if report.unnotified:
+        alerts_notify_task.delay()
+    return report.raised
+
+
+@shared_task
+def alerts_notify_task() -> int:
+    from orders.services.alerts import alerts_notify
+
+    return alerts_notify()

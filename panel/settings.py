@@ -233,7 +233,8 @@ CONTENT_SECURITY_POLICY = {
         "connect-src": [SELF],
         "object-src": [NONE],
         "base-uri": [NONE],
-        "form-action": [SELF],
+        # Our own pages, or a payment gateway's checkout over HTTPS (Perfect Money's is a form POST).
+        "form-action": [SELF, "https:"],
         "frame-ancestors": [NONE],
     }
 }
@@ -266,6 +267,33 @@ SERVICES_SYNC_INTERVAL = env.int("SERVICES_SYNC_INTERVAL", default=3600)
 ORDER_PLACING_STUCK_SECONDS = env.int("ORDER_PLACING_STUCK_SECONDS", default=600)
 ORDER_POLL_INTERVAL = env.int("ORDER_POLL_INTERVAL", default=60)
 ORDER_PLACE_SWEEP_INTERVAL = env.int("ORDER_PLACE_SWEEP_INTERVAL", default=30)
+
+# Operator alerts (orders/services/alerts.py): checked every ALERT_CHECK_INTERVAL seconds, shown
+# on the staff dashboard and e-mailed once to STAFF_ALERT_EMAILS (empty: the active staff allowed
+# to view alerts). A provider is failing once all its calls have failed for
+# ALERT_PROVIDER_FAILING_MINUTES. An order is stuck once it has stayed in one status longer than
+# ALERT_STUCK_FACTOR times its service's median completion time, never sooner than
+# ALERT_STUCK_MIN_SECONDS; for a service with too few completed orders to know, after
+# ALERT_STUCK_UNKNOWN_SECONDS.
+ALERT_CHECK_INTERVAL = env.int("ALERT_CHECK_INTERVAL", default=300)
+ALERT_PROVIDER_FAILING_MINUTES = env.int("ALERT_PROVIDER_FAILING_MINUTES", default=10)
+ALERT_STUCK_FACTOR = env.float("ALERT_STUCK_FACTOR", default=3.0)
+ALERT_STUCK_MIN_SECONDS = env.int("ALERT_STUCK_MIN_SECONDS", default=3600)
+ALERT_STUCK_UNKNOWN_SECONDS = env.int("ALERT_STUCK_UNKNOWN_SECONDS", default=86400)
+STAFF_ALERT_EMAILS = env.list("STAFF_ALERT_EMAILS", default=[])
+
+# Payments. PANEL_BASE_URL (https://panel.example.com) is how gateways reach our webhooks and
+# send customers back; unset, the address of the customer's own request is used.
+PANEL_BASE_URL = env.str("PANEL_BASE_URL", default="").rstrip("/")
+# The test gateway pays without money: it exists only with DEBUG or this set to 1.
+PAYMENTS_TEST_GATEWAY = env.bool("PAYMENTS_TEST_GATEWAY", default=False)
+PAYMENT_CONNECT_TIMEOUT = env.float("PAYMENT_CONNECT_TIMEOUT", default=5.0)
+PAYMENT_READ_TIMEOUT = env.float("PAYMENT_READ_TIMEOUT", default=20.0)
+# The sweep asks a gateway about a deposit still pending after this many minutes, then again
+# every DEPOSIT_RECHECK_SECONDS until it is paid or expires.
+DEPOSIT_CHECK_AFTER_MINUTES = env.int("DEPOSIT_CHECK_AFTER_MINUTES", default=10)
+DEPOSIT_RECHECK_SECONDS = env.int("DEPOSIT_RECHECK_SECONDS", default=300)
+DEPOSIT_SWEEP_INTERVAL = env.int("DEPOSIT_SWEEP_INTERVAL", default=120)
 
 # Our own /api/v2 throttling (per key and per IP).
 API_THROTTLE_KEY_RATE = env.str("API_THROTTLE_KEY_RATE", default="3000/min")
@@ -324,4 +352,6 @@ CELERY_BEAT_SCHEDULE = {
     "orders-poll": {"task": "orders.tasks.orders_poll_task", "schedule": ORDER_POLL_INTERVAL},
     "services-sync": {"task": "orders.tasks.services_sync_task", "schedule": SERVICES_SYNC_INTERVAL},
     "provider-balances": {"task": "orders.tasks.provider_balances_task", "schedule": 900},
+    "deposits-sweep": {"task": "billing.tasks.deposits_sweep_task", "schedule": DEPOSIT_SWEEP_INTERVAL},
+    "alerts-check": {"task": "orders.tasks.alerts_check_task", "schedule": ALERT_CHECK_INTERVAL},
 }

@@ -2,8 +2,8 @@ from decimal import Decimal
 
 from django.db import models
 
+from core.crypto import secret_decrypt, secret_encrypt
 from core.money import MoneyField
-from providers.crypto import secret_decrypt, secret_encrypt
 
 
 class Provider(models.Model):

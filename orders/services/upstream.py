@@ -18,6 +18,7 @@ from django.utils import timezone
 from orders.models import Order, Refill, Service
 from orders.order_types import order_type_for
 from orders.pricing import service_cost
+from orders.services.failover import order_failover, order_failover_circuit
 from orders.services.transitions import UPSTREAM_ACTIVE, InvalidTransition, Move, order_move_if, orders_transition
 from providers.client import OrderStatusResult, ProductOrderStatusResult
 from providers.errors import ProviderError, ProviderUnreachable
@@ -71,7 +72,11 @@ def order_place(*, order_id: int, actor: str = "worker") -> PlaceOutcome:
     refunded without being sent. One recorded later (while `add` is on its way) is sent upstream
     by `cancels_send` once the placement is recorded, since the order then runs at the provider.
     """
-    order = Order.objects.select_related("service__provider_service", "provider").filter(pk=order_id).first()
+    order = (
+        Order.objects.select_related("service__provider_service", "provider", "provider_service")
+        .filter(pk=order_id)
+        .first()
+    )
     if order is None or order.status != S.AWAITING:
         return PlaceOutcome(order_id=order_id, claimed=False)
     attempts = order.placement_attempts + 1
@@ -95,11 +100,19 @@ def order_place(*, order_id: int, actor: str = "worker") -> PlaceOutcome:
             reason="cancelled by the customer before placement",
         )
         return PlaceOutcome(order_id=order_id, claimed=True, status=S.CANCELED)
+    return _placement_send(order=order, attempts=attempts, actor=actor)
+
+
+def _placement_send(*, order: Order, attempts: int, actor: str) -> PlaceOutcome:
+    """Send the claimed order's `add` to the provider service it is at (its own, or an alternative)."""
+    moved = order_failover_circuit(order=order, actor=actor)
+    if moved is not None:
+        return _placement_send(order=moved, attempts=1, actor=actor)
     try:
         with provider_client(provider=order.provider) as client:
             if order.service.kind == Service.Kind.PRODUCT:
                 result = client.add_product_order(
-                    product=order.service.provider_service.service_id,
+                    product=order.upstream_service.service_id,
                     quantity=order.quantity,
                     require=str(order.params.get("require", "")),
                 )
@@ -109,10 +122,10 @@ def order_place(*, order_id: int, actor: str = "worker") -> PlaceOutcome:
         return _placement_failed(order=order, error=error, attempts=attempts, actor=actor)
     except Exception as error:
         # An unexpected failure after the request may have left: the operator decides.
-        logger.exception("order %s: unexpected error while placing", order_id)
+        logger.exception("order %s: unexpected error while placing", order.pk)
         reason = f"Unexpected error while placing: {error!r}"[:500]
-        _move(order_id, from_status=S.PLACING, status=S.NEEDS_REVIEW, actor=actor, reason=reason)
-        return PlaceOutcome(order_id=order_id, claimed=True, status=S.NEEDS_REVIEW)
+        _move(order.pk, from_status=S.PLACING, status=S.NEEDS_REVIEW, actor=actor, reason=reason)
+        return PlaceOutcome(order_id=order.pk, claimed=True, status=S.NEEDS_REVIEW)
     return _placement_record(order=order, upstream_order_id=result.order_id, actor=actor)
 
 
@@ -164,7 +177,7 @@ def _placement_record(*, order: Order, upstream_order_id: str, actor: str) -> Pl
 def order_add_fields(*, order: Order) -> dict:
     """The `add` parameters for an order, by its service's type."""
     kind = order_type_for(order.service.type)
-    fields: dict = {"service": order.service.provider_service.service_id, **order.params}
+    fields: dict = {"service": order.upstream_service.service_id, **order.params}
     if "link" in kind.needs:
         fields["link"] = order.link
     if "quantity" in kind.needs:
@@ -183,12 +196,18 @@ def _move(
 
 
 def _placement_failed(*, order: Order, error: ProviderError, attempts: int, actor: str) -> PlaceOutcome:
+    unreachable = isinstance(error, ProviderUnreachable) and not error.request_sent
+    if error.permanent or (unreachable and attempts >= MAX_CONNECT_ATTEMPTS):
+        # Refused, so nothing was placed there: the service's next alternative may take it (see failover.py).
+        moved = order_failover(order=order, error=error, actor=actor)
+        if moved is not None:
+            return _placement_send(order=moved, attempts=1, actor=actor)
     if error.permanent:
         # The upstream refused (incorrect service or link, its own funds, quantity): refund in full.
         reason = f"Refused by the provider: {error.message}"
         _move(order.pk, from_status=S.PLACING, status=S.CANCELED, actor=actor, reason=reason, error=error.message[:500])
         return PlaceOutcome(order_id=order.pk, claimed=True, status=S.CANCELED, message=error.message)
-    if isinstance(error, ProviderUnreachable) and not error.request_sent:
+    if unreachable:
         if attempts >= MAX_CONNECT_ATTEMPTS:
             message = "The provider could not be reached; the order was cancelled and refunded."
             _move(order.pk, from_status=S.PLACING, status=S.CANCELED, actor=actor, reason=str(error), error=message)
