@@ -210,6 +210,8 @@ class Order(models.Model):
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
     cancel_sent_at = models.DateTimeField(null=True, blank=True)
     cancel_error = models.CharField(max_length=500, blank=True, default="")
+    # When a status poll last asked about it: each poll starts with the least recently asked.
+    last_polled_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -224,6 +226,14 @@ class Order(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "provider"], name="order_status_provider"),
+            # The poll's queue: one provider's orders waiting upstream, least recently polled first.
+            models.Index(
+                fields=["provider", "last_polled_at", "id"],
+                condition=models.Q(
+                    status__in=["pending", "in_progress", "processing"], upstream_order_id__isnull=False
+                ),
+                name="order_poll_queue",
+            ),
             models.Index(fields=["user", "-id"], name="order_user_recent"),
             models.Index(fields=["user", "link"], name="order_user_link"),
         ]
