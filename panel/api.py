@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 from core.errors import PanelError
 from core.money import money_str
 from orders.models import Order, Refill, Service
+from orders.order_types import SERVICE_FIELD_NAMES
 from orders.selectors import orders_of_user, refills_of_user, services_for_sale
 from orders.services.ordering import order_cancel_request, order_create, refill_request
 from panel.api_keys import api_key_hash
@@ -54,29 +55,8 @@ REFILL_STATUS = {
     Refill.Status.CANCELED: "Canceled",
     Refill.Status.FAILED: "Rejected",
 }
-ORDER_FIELDS = (
-    "link",
-    "quantity",
-    "runs",
-    "interval",
-    "comments",
-    "usernames",
-    "hashtags",
-    "hashtag",
-    "username",
-    "media",
-    "answer_number",
-    "min",
-    "max",
-    "posts",
-    "old_posts",
-    "delay",
-    "expiry",
-    "groups",
-    "list",
-    "suggest",
-    "search",
-)
+# Every `add` parameter, from the one declaration of the order fields.
+ORDER_FIELDS = SERVICE_FIELD_NAMES
 
 
 class ApiError(PanelError):

@@ -1,7 +1,6 @@
 """The customer website: thin views that read the customer's own rows, call one service, and
 render its result or its `PanelError` message."""
 
-import json
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
 
@@ -21,14 +20,15 @@ from django.views.decorators.http import require_POST
 from core.errors import PanelError
 from core.money import RATE_UNIT, money_str
 from orders.models import Category, Order, Refill, ServiceChange
-from orders.order_types import ORDER_TYPES, SUBSCRIPTION_DELAYS
+from orders.order_fields import DRIPFEED_FIELDS
+from orders.order_types import SUBSCRIPTION_HOLD_POSTS, order_type_for
+from orders.pricing import service_package_price
 from orders.selectors import services_for_sale
 from orders.services.ordering import order_cancel_request, order_create, refill_request
 from orders.services.transitions import ACTIVE, UPSTREAM_ACTIVE
 from panel.api import PROTOCOL_STATUS, REFILL_STATUS
+from panel.api_docs import PHP_EXAMPLE, PYTHON_EXAMPLE, api_sections
 from panel.forms import (
-    DRIPFEED_FIELDS,
-    FIELD_TEXT,
     ORDER_FIELDS,
     MassOrderForm,
     NewOrderForm,
@@ -36,6 +36,7 @@ from panel.forms import (
     mass_order_line_parse,
     service_for_js,
     service_order_fields,
+    service_price_by,
     service_rate_unit,
     service_required_fields,
     service_takes_dripfeed,
@@ -171,6 +172,11 @@ def new_order(request: HttpRequest) -> HttpResponse:
             category_id = 0
         selected = next((s for s in catalog if s.category_id == category_id), catalog[0] if catalog else None)
 
+    selected_package_price = (
+        money_str(service_package_price(service=selected))
+        if selected and order_type_for(selected.type).is_package
+        else ""
+    )
     shown = set(service_order_fields(selected)) if selected else set()
     required = set(service_required_fields(selected)) if selected else set()
     dripfeed_on = bool(selected and service_takes_dripfeed(selected) and request.POST.get("dripfeed"))
@@ -183,6 +189,9 @@ def new_order(request: HttpRequest) -> HttpResponse:
         "balance": money_str(request.user.balance),
         "selected_rate": money_str(selected.price) if selected else "",
         "selected_unit": ("per 1000" if service_rate_unit(selected) == RATE_UNIT else "each") if selected else "",
+        "selected_price_by": service_price_by(selected) if selected else "",
+        "selected_package_price": selected_package_price,
+        "hold_posts": SUBSCRIPTION_HOLD_POSTS,
         "categories": categories,
         "catalog": catalog,
         "selected": selected,
@@ -360,215 +369,12 @@ def updates(request: HttpRequest) -> HttpResponse:
 # The API documentation page
 
 
-def _json(value: object) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False)
-
-
-def _param(name: str) -> str:
-    if name in FIELD_TEXT:
-        label, help_text = FIELD_TEXT[name]
-        text = help_text or label
-    else:
-        text = name.replace("_", " ").capitalize()
-    if name == "delay":
-        text = f"Delay in minutes. Possible values: {', '.join(map(str, SUBSCRIPTION_DELAYS))}"
-    if name == "quantity":
-        text = "Needed quantity"
-    if name == "link":
-        text = "Link to page"
-    return text
-
-
-def _add_variants() -> list[dict]:
-    """One parameter table per order type, with the type names that share it."""
-    variants: dict[tuple, dict] = {}
-    for type_name, kind in ORDER_TYPES.items():
-        key = (kind.needs, kind.optional)
-        if key not in variants:
-            params = [{"name": name, "text": _param(name)} for name in kind.needs]
-            for name in kind.optional:
-                text = _param(name)
-                if name == "runs":
-                    text = "Runs to deliver (drip-feed services only)"
-                elif name == "interval":
-                    text = "Interval in minutes (drip-feed services only)"
-                params.append({"name": f"{name} (optional)", "text": text})
-            variants[key] = {"types": [], "params": params}
-        variants[key]["types"].append(type_name.title())
-    return list(variants.values())
-
-
-def _api_sections(currency: str) -> list[dict]:
-    status = {"charge": "0.27819", "start_count": "3572", "status": "Partial", "remains": "157", "currency": currency}
-    return [
-        {
-            "id": "services",
-            "title": "Service list",
-            "params": [("action", "services")],
-            "example": _json(
-                [
-                    {
-                        "service": 1,
-                        "name": "Followers",
-                        "type": "Default",
-                        "category": "First Category",
-                        "rate": "0.90",
-                        "min": "50",
-                        "max": "10000",
-                        "refill": True,
-                        "cancel": True,
-                        "dripfeed": False,
-                        "desc": "Real-looking followers, 10k/day",
-                    },
-                    {
-                        "service": 2,
-                        "name": "Comments",
-                        "type": "Custom Comments",
-                        "category": "Second Category",
-                        "rate": "8.00",
-                        "min": "10",
-                        "max": "1500",
-                        "refill": False,
-                        "cancel": True,
-                        "dripfeed": False,
-                        "desc": "",
-                    },
-                ]
-            ),
-        },
-        {
-            "id": "add",
-            "title": "Add order",
-            "params": [("action", "add"), ("service", "Service ID")],
-            "variants": _add_variants(),
-            "example": _json({"order": 23501}),
-        },
-        {
-            "id": "status",
-            "title": "Order status",
-            "params": [("action", "status"), ("order", "Order ID")],
-            "example": _json(status),
-        },
-        {
-            "id": "multi-status",
-            "title": "Multiple orders status",
-            "params": [("action", "status"), ("orders", "Order IDs (separated by a comma, up to 100 IDs)")],
-            "example": _json(
-                {
-                    "1": status,
-                    "10": {"error": "Incorrect order ID"},
-                    "100": {
-                        "charge": "1.44219",
-                        "start_count": "234",
-                        "status": "In progress",
-                        "remains": "10",
-                        "currency": currency,
-                    },
-                }
-            ),
-        },
-        {
-            "id": "refill",
-            "title": "Create refill",
-            "params": [("action", "refill"), ("order", "Order ID")],
-            "example": _json({"refill": "1"}),
-        },
-        {
-            "id": "multi-refill",
-            "title": "Create multiple refill",
-            "params": [("action", "refill"), ("orders", "Order IDs (separated by a comma, up to 100 IDs)")],
-            "example": _json(
-                [
-                    {"order": 1, "refill": 1},
-                    {"order": 2, "refill": 2},
-                    {"order": 3, "refill": {"error": "Incorrect order ID"}},
-                ]
-            ),
-        },
-        {
-            "id": "refill-status",
-            "title": "Get refill status",
-            "params": [("action", "refill_status"), ("refill", "Refill ID")],
-            "example": _json({"status": "Completed"}),
-        },
-        {
-            "id": "multi-refill-status",
-            "title": "Get multiple refill status",
-            "params": [("action", "refill_status"), ("refills", "Refill IDs (separated by a comma, up to 100 IDs)")],
-            "example": _json(
-                [
-                    {"refill": 1, "status": "Completed"},
-                    {"refill": 2, "status": "Rejected"},
-                    {"refill": 3, "status": {"error": "Refill not found"}},
-                ]
-            ),
-        },
-        {
-            "id": "cancel",
-            "title": "Create cancel",
-            "params": [("action", "cancel"), ("orders", "Order IDs (separated by a comma, up to 100 IDs)")],
-            "example": _json([{"order": 9, "cancel": {"error": "Incorrect order ID"}}, {"order": 2, "cancel": 2}]),
-        },
-        {
-            "id": "balance",
-            "title": "User balance",
-            "params": [("action", "balance")],
-            "example": _json({"balance": "100.84292", "currency": currency}),
-        },
-    ]
-
-
-PYTHON_EXAMPLE = """\
-import requests
-
-API_URL = "{url}"
-API_KEY = "your-api-key"
-
-
-def call(action, **params):
-    answer = requests.post(API_URL, data={{"key": API_KEY, "action": action, **params}}, timeout=30).json()
-    if isinstance(answer, dict) and "error" in answer:
-        raise RuntimeError(answer["error"])
-    return answer
-
-
-print(call("balance"))
-services = call("services")
-order = call("add", service=services[0]["service"], link="https://instagram.com/p/abc", quantity=100)
-print(call("status", order=order["order"]))
-print(call("status", orders="1,2,3"))
-"""
-
-PHP_EXAMPLE = """\
-<?php
-$apiUrl = '{url}';
-$apiKey = 'your-api-key';
-
-function call($action, $params = []) {{
-    global $apiUrl, $apiKey;
-    $ch = curl_init($apiUrl);
-    curl_setopt($ch, CURLOPT_POST, true);
-    $fields = array_merge(['key' => $apiKey, 'action' => $action], $params);
-    curl_setopt($ch, CURLOPT_POSTFIELDS, http_build_query($fields));
-    curl_setopt($ch, CURLOPT_RETURNTRANSFER, true);
-    curl_setopt($ch, CURLOPT_TIMEOUT, 30);
-    $answer = json_decode(curl_exec($ch), true);
-    curl_close($ch);
-    return $answer;
-}}
-
-print_r(call('balance'));
-$order = call('add', ['service' => 1, 'link' => 'https://instagram.com/p/abc', 'quantity' => 100]);
-print_r(call('status', ['order' => $order['order']]));
-"""
-
-
 @login_required
 def api_docs(request: HttpRequest) -> HttpResponse:
     url = request.build_absolute_uri(reverse("api_v2"))
     context = {
         "api_url": url,
-        "sections": _api_sections(settings.PANEL_CURRENCY),
+        "sections": api_sections(currency=settings.PANEL_CURRENCY),
         "python_example": PYTHON_EXAMPLE.format(url=url),
         "php_example": PHP_EXAMPLE.format(url=url),
     }

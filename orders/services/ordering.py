@@ -6,11 +6,13 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from billing.errors import InsufficientFunds
 from billing.services import balance_debit
 from core.errors import PanelError
-from core.money import money_round, order_charge
 from orders.models import Order, Refill, Service
-from orders.order_types import OrderInvalid, order_fields_clean
+from orders.order_fields import Code, OrderInvalid
+from orders.order_types import order_fields_clean
+from orders.pricing import MONEY_CEILING, order_price
 from orders.services.transitions import ACTIVE, UPSTREAM_ACTIVE, InvalidTransition, order_transition
 
 logger = logging.getLogger(__name__)
@@ -27,34 +29,32 @@ def order_create(*, user, service_id: object, data: dict, kind: str | None = Non
 
     `data` holds the order's fields as the customer gave them (link, quantity, comments...).
     `kind` restricts the order to services or to products (seed 003's add_product_order).
-    Raises OrderInvalid (naming the field) or InsufficientFunds; then nothing is written.
+    Raises OrderInvalid (naming the field and why) or InsufficientFunds; then nothing is written.
     """
     if not user.is_active:
         raise AccountSuspended()
     service = _service_for_sale(service_id, kind=kind)
-    clean = order_fields_clean(service_type=service.type, dripfeed=service.dripfeed, data=data)
+    clean = order_fields_clean(
+        service_type=service.type,
+        data=data,
+        low=service.min,
+        high=service.max,
+        dialect=service.provider.dialect,
+        dripfeed=service.dripfeed,
+    )
     if service.kind == Service.Kind.PRODUCT and service.require and not clean.params.get("require"):
-        raise OrderInvalid(f"Incorrect request: require is required ({service.require})")
-    if clean.limited_quantity < service.min:
-        raise OrderInvalid(f"Quantity less than minimal {service.min}")
-    if clean.limited_quantity > service.max:
-        raise OrderInvalid(f"Quantity more than maximum {service.max}")
+        raise OrderInvalid(
+            f"Incorrect request: require is required ({service.require})", field="require", code=Code.REQUIRED
+        )
     if (
         service.refuse_active_link
         and clean.link
         and Order.objects.filter(user=user, link=clean.link, status__in=ACTIVE).exists()
     ):
-        raise OrderInvalid(ACTIVE_LINK_MESSAGE)
-    rate = service.price
-    # A package's rate is the price of the whole package.
-    charge, cost = (
-        (money_round(rate), money_round(service.cost))
-        if clean.is_package
-        else (
-            order_charge(rate=rate, quantity=clean.quantity, runs=clean.runs or 1, per=service.units_per_rate),
-            order_charge(rate=service.cost, quantity=clean.quantity, runs=clean.runs or 1, per=service.units_per_rate),
-        )
-    )
+        raise OrderInvalid(ACTIVE_LINK_MESSAGE, field="link", code=Code.ACTIVE_LINK)
+    price = order_price(service=service, quantity=clean.quantity, runs=clean.runs)
+    if price.charge >= MONEY_CEILING or price.cost >= MONEY_CEILING:
+        raise InsufficientFunds()  # no balance can hold it: refused before the row would overflow its column
     with transaction.atomic():
         order = Order.objects.create(
             user=user,
@@ -65,28 +65,29 @@ def order_create(*, user, service_id: object, data: dict, kind: str | None = Non
             runs=clean.runs,
             interval=clean.interval,
             params=clean.params,
-            rate=rate,
-            charge=charge,
-            cost=cost,
+            rate=price.rate,
+            charge=price.charge,
+            cost=price.cost,
         )
-        if charge > 0:
-            balance_debit(user_id=user.pk, amount=charge, reference=f"order:{order.pk}", memo=f"Order {order.pk}")
+        if price.charge > 0:
+            balance_debit(user_id=user.pk, amount=price.charge, reference=f"order:{order.pk}", memo=f"Order {order.pk}")
         transaction.on_commit(lambda: order_placement_queue(order_id=order.pk))
     return order
 
 
 def _service_for_sale(service_id: object, *, kind: str | None) -> Service:
     wrong = "Incorrect product ID" if kind == Service.Kind.PRODUCT else "Incorrect service ID"
+    field = "product" if kind == Service.Kind.PRODUCT else "service"
     try:
         pk = int(str(service_id).strip())
     except ValueError:
-        raise OrderInvalid(wrong) from None
+        raise OrderInvalid(wrong, field=field, code=Code.UNKNOWN_SERVICE) from None
     filters = {"pk": pk, "is_enabled": True, "provider__is_active": True}
     if kind:
         filters["kind"] = kind
-    service = next(iter(Service.objects.filter(**filters).order_by()), None)
+    service = next(iter(Service.objects.filter(**filters).select_related("provider").order_by()), None)
     if service is None:
-        raise OrderInvalid(wrong)
+        raise OrderInvalid(wrong, field=field, code=Code.UNKNOWN_SERVICE)
     return service
 
 
