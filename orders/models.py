@@ -175,6 +175,15 @@ class Order(models.Model):
     def total_quantity(self) -> int:
         return self.quantity * (self.runs or 1)
 
+    @property
+    def net_charge(self) -> Decimal:
+        """What the customer finally pays for the order: the charge minus what was refunded."""
+        return self.charge - self.refunded
+
+
+# The same in SQL, for sums over many orders (dashboards): one definition of a net charge.
+NET_CHARGE = models.F("charge") - models.F("refunded")
+
 
 class OrderEvent(models.Model):
     """One step of an order's life: who moved it, when, from where to where and why."""

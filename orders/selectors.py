@@ -1,12 +1,13 @@
 from collections.abc import Iterable
 from decimal import Decimal
 
-from django.db.models import Count, F, QuerySet, Sum, Value
+from django.db.models import Count, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.money import money_round, money_sum_field
-from orders.models import Order, Refill, Service
+from orders.models import NET_CHARGE, Order, Refill, Service
+from orders.services.transitions import ACTIVE
 from providers.models import Provider
 
 
@@ -30,6 +31,18 @@ def refills_of_user(*, user, refill_ids: Iterable[int]) -> dict[int, Refill]:
     return Refill.objects.filter(user=user, pk__in=list(refill_ids)).in_bulk()
 
 
+def customer_order_totals(*, user) -> dict:
+    """A customer's dashboard figures: net spending (charges minus refunds), orders, active orders."""
+    money = money_sum_field()
+    totals = Order.objects.filter(user=user).aggregate(
+        spent=Coalesce(Sum(NET_CHARGE, output_field=money), Value(Decimal("0"), output_field=money)),
+        count=Count("id"),
+        active=Count("id", filter=Q(status__in=ACTIVE)),
+    )
+    totals["spent"] = money_round(totals["spent"])
+    return totals
+
+
 def staff_dashboard_figures(*, now=None) -> dict:
     """What an operator checks first: orders per status, money today and this month, providers, queues."""
     now = now or timezone.now()
@@ -41,7 +54,7 @@ def staff_dashboard_figures(*, now=None) -> dict:
     def period(start) -> dict:
         sums = Order.objects.filter(created_at__gte=start).aggregate(
             orders=Count("pk"),
-            revenue=Coalesce(Sum(F("charge") - F("refunded"), output_field=money), zero),
+            revenue=Coalesce(Sum(NET_CHARGE, output_field=money), zero),
             cost=Coalesce(Sum(Coalesce("upstream_charge", "cost"), output_field=money), zero),
         )
         sums["revenue"], sums["cost"] = money_round(sums["revenue"]), money_round(sums["cost"])

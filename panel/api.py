@@ -107,7 +107,7 @@ def _order_status(order: Order) -> dict:
     if order.status == Order.Status.COMPLETED:
         remains = 0
     return {
-        "charge": money_str(order.charge),
+        "charge": money_str(order.net_charge),
         "start_count": str(order.start_count or 0),
         "status": PROTOCOL_STATUS[order.status],
         "remains": str(remains),
@@ -207,11 +207,12 @@ def action_cancel(user, data) -> object:
     for i in _ids(text, "orders"):
         order_number = int(i) if ID_PATTERN.fullmatch(i) else i
         try:
-            order = order_cancel_request(user=user, order_id=i)
+            order_cancel_request(user=user, order_id=i)
         except PanelError as error:
             answers.append({"order": order_number, "cancel": {"error": error.message}})
         else:
-            answers.append({"order": order_number, "cancel": order.pk})
+            # The seeds answer 1 for an accepted cancel (its refund follows the provider's status).
+            answers.append({"order": order_number, "cancel": 1})
     return answers
 
 
@@ -244,7 +245,7 @@ def action_add_product_order(user, data) -> object:
 
 
 def _product_order_status(order: Order) -> dict:
-    answer = {"charge": money_str(order.charge), "status": PROTOCOL_STATUS[order.status], "result": order.result}
+    answer = {"charge": money_str(order.net_charge), "status": PROTOCOL_STATUS[order.status], "result": order.result}
     if order.status == Order.Status.CANCELED and order.error:
         answer["note"] = order.error
     return answer

@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,7 +23,7 @@ from orders.models import Category, Order, Refill, ServiceChange
 from orders.order_fields import DRIPFEED_FIELDS
 from orders.order_types import SUBSCRIPTION_HOLD_POSTS, order_type_for
 from orders.pricing import service_package_price
-from orders.selectors import services_for_sale
+from orders.selectors import customer_order_totals, services_for_sale
 from orders.services.ordering import order_cancel_request, order_create, refill_request
 from orders.services.transitions import ACTIVE, UPSTREAM_ACTIVE
 from panel.api import PROTOCOL_STATUS, REFILL_STATUS
@@ -67,7 +67,8 @@ def _order_rows(orders) -> list[Order]:
     """Orders with what the page shows of them: the customer's status words and the allowed actions."""
     rows = list(orders)
     for order in rows:
-        order.charge_shown = money_str(order.charge)
+        order.charge_shown = money_str(order.net_charge)
+        order.refunded_shown = money_str(order.refunded) if order.refunded else ""
         order.status_label = PROTOCOL_STATUS[order.status]
         order.status_tab = TAB_OF_STATUS[order.status]
         order.can_refill = order.service.refill and order.status in (S.COMPLETED, S.PARTIAL)
@@ -127,14 +128,10 @@ def signup(request: HttpRequest) -> HttpResponse:
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     mine = Order.objects.filter(user=request.user)
-    totals = mine.aggregate(
-        spent=Sum(F("charge") - F("refunded")),
-        count=Count("id"),
-        active=Count("id", filter=Q(status__in=ACTIVE)),
-    )
+    totals = customer_order_totals(user=request.user)
     context = {
         "balance": money_str(request.user.balance),
-        "spent": money_str(totals["spent"] or Decimal("0")),
+        "spent": money_str(totals["spent"]),
         "order_count": totals["count"],
         "active_count": totals["active"],
         "order_rows": _order_rows(mine.select_related("service")[:RECENT_ORDERS]),

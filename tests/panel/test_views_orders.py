@@ -156,3 +156,15 @@ def test_the_refills_page_lists_only_the_customers_refills(customer_client, cust
     response = customer_client.get(reverse("refills"))
     assert [r.pk for r in response.context["refill_rows"]] == [mine.pk]
     assert 'data-testid="refill-status">Pending<' in response.content.decode()
+
+
+def test_the_orders_page_shows_net_charges_and_what_was_refunded(customer_client, customer):
+    from decimal import Decimal
+
+    from tests.orders.factories import OrderFactory
+
+    OrderFactory(user=customer, charge=Decimal("1.35"), refunded=Decimal("1.35"), status="canceled")
+    OrderFactory(user=customer, charge=Decimal("1.2"), refunded=Decimal("0.3"), remains=250, status="partial")
+    html = customer_client.get("/orders/").content.decode()
+    assert 'data-testid="order-charge">0.90<br><small class="muted" data-testid="order-refunded">0.30 refunded' in html
+    assert 'data-testid="order-charge">0.00<br><small class="muted" data-testid="order-refunded">1.35 refunded' in html
