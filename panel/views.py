@@ -85,6 +85,9 @@ def _priced(services) -> list:
     for service in rows:
         service.price_shown = money_str(service.price)
         service.price_unit = "per 1000" if service_rate_unit(service) == RATE_UNIT else "each"
+        service.package_price_shown = (
+            money_str(service_package_price(service=service)) if order_type_for(service.type).is_package else ""
+        )
     return rows
 
 

@@ -21,7 +21,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, TypeVar
 
 from providers.simulator.catalog import (
-    SUBSCRIPTION_DELAYS,
     Product,
     Service,
     products_generate,
@@ -609,6 +608,8 @@ class SimulatedProvider:
             raise _Refusal("Bad link")
         if any(not fields.get(name, "").strip() for name in kind.required):
             raise _Refusal("Incorrect request")
+        if kind.one_of and not any(fields.get(name, "").strip() for name in kind.one_of):
+            raise _Refusal("Incorrect request")
         if kind.quantity == "subscription":
             quantity = self._subscription_quantity(fields, service)
         else:
@@ -658,7 +659,7 @@ class SimulatedProvider:
         self._check_bounds(high, service.min, service.max)
         if low > high:
             raise _Refusal("Incorrect request")
-        if delay not in SUBSCRIPTION_DELAYS:
+        if delay not in self._dialect.subscription_delays:
             raise _Refusal("Incorrect delay")
         for name in ("posts", "old_posts"):
             if fields.get(name, "").strip() and _integer(fields[name]) < 0:
