@@ -12,6 +12,7 @@ from celery import shared_task
 from django.core.cache import cache
 
 from orders.services.catalog import services_sync_in_background
+from orders.services.subscriptions import subscriptions_hold_check
 from orders.services.upstream import (
     MAX_CONNECT_ATTEMPTS,
     cancels_send,
@@ -76,6 +77,7 @@ def orders_poll_task() -> int:
             try:
                 cancels_send(provider_id=provider_id)
                 changed += orders_poll(provider_id=provider_id).changed
+                subscriptions_hold_check(provider_id=provider_id)
                 refills_send(provider_id=provider_id)
                 refills_poll(provider_id=provider_id)
             except ProviderError as error:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from django.db import connection
 
+from orders.services.subscriptions import subscriptions_hold_check
 from orders.services.upstream import (
     cancels_send,
     order_place,
@@ -85,6 +86,7 @@ def orders_cycle(*, concurrency: int = 8) -> CycleReport:
     for provider_id in providers_with_work():
         report.cancels_sent += cancels_send(provider_id=provider_id)
         poll = orders_poll(provider_id=provider_id)
+        subscriptions_hold_check(provider_id=provider_id)
         report.polled += poll.orders
         report.status_calls += poll.calls
         report.changed += poll.changed
