@@ -190,13 +190,21 @@ class ServiceAdmin(admin.ModelAdmin):
         "max",
         "refill",
         "cancel",
-        "dripfeed",
         "cost",
         "rate",
         "disabled_by",
     )
     # What an operator may edit (sync keeps it), then what comes from the provider.
-    fields = ("name", "category", "description", "rate_override", "is_enabled", "refuse_active_link", *readonly_fields)
+    fields = (
+        "name",
+        "category",
+        "description",
+        "rate_override",
+        "is_enabled",
+        "refuse_active_link",
+        "dripfeed",
+        *readonly_fields,
+    )
     actions = ["enable", "disable"]
 
     def has_add_permission(self, request):

@@ -45,7 +45,10 @@ class Service(models.Model):
     max = models.PositiveBigIntegerField()
     refill = models.BooleanField(default=False)
     cancel = models.BooleanField(default=False)
-    dripfeed = models.BooleanField(default=False)
+    dripfeed = models.BooleanField(
+        default=False, help_text="The provider takes runs and interval itself; otherwise the panel runs a drip-feed."
+    )
+    dripfeed_edited = models.BooleanField(default=False, help_text="An operator set the drip-feed flag: sync keeps it.")
     cost = MoneyField(help_text="The provider's rate per 1,000 (per unit for products), ours.")
     rate = MoneyField(help_text="Our price per 1,000 (per unit for products), with the markup.")
     rate_override = MoneyField(null=True, blank=True, help_text="Our price per 1,000, fixed.")
@@ -141,6 +144,16 @@ class Order(models.Model):
         max_length=500, blank=True, default="", help_text="The last problem, shown to the customer."
     )
     result = models.TextField(blank=True, default="", help_text="What a product order delivered (accounts, codes).")
+    # A drip-feed the panel runs itself (the provider has none): this order is the customer's, charged for
+    # every run; each run is a child order of `quantity`, placed upstream when due, charged nothing.
+    dripfeed_by_panel = models.BooleanField(default=False)
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="run_orders", editable=False
+    )
+    run_number = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    runs_placed = models.PositiveIntegerField(default=0, help_text="Runs created so far (drip-feed by the panel).")
+    next_run_at = models.DateTimeField(null=True, blank=True, help_text="When the next run is due.")
+    runs_stopped = models.BooleanField(default=False, help_text="Cancelled: the runs not yet placed never will be.")
     placement_attempts = models.PositiveSmallIntegerField(default=0)
     placing_started_at = models.DateTimeField(null=True, blank=True)
     placed_at = models.DateTimeField(null=True, blank=True)
@@ -157,6 +170,9 @@ class Order(models.Model):
             models.Index(fields=["status", "provider"], name="order_status_provider"),
             models.Index(fields=["user", "-id"], name="order_user_recent"),
             models.Index(fields=["user", "link"], name="order_user_link"),
+            models.Index(
+                fields=["next_run_at"], condition=models.Q(next_run_at__isnull=False), name="order_next_run_due"
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -166,6 +182,7 @@ class Order(models.Model):
             models.CheckConstraint(
                 condition=models.Q(refunded__gte=0, refunded__lte=models.F("charge")), name="order_refund_within_charge"
             ),
+            models.UniqueConstraint(fields=["parent", "run_number"], name="order_run_once"),
         ]
 
     def __str__(self) -> str:

@@ -276,13 +276,12 @@ def _bounded(name: str, number: int, *, low: int, high: int) -> None:
         raise OrderInvalid(f"Quantity more than maximum {high}", field=name, code=Code.ABOVE_MAX, limit=high)
 
 
-def order_fields_clean(
-    *, service_type: str, data: dict, low: int, high: int, dialect: str = "standard", dripfeed: bool = True
-) -> CleanOrder:
+def order_fields_clean(*, service_type: str, data: dict, low: int, high: int, dialect: str = "standard") -> CleanOrder:
     """Validate a customer's order fields for a service of this type, bounded by the service's `low`..`high`.
 
-    `dialect` is the service's provider's (it decides a choice's values and the fields a type takes
-    there); `dripfeed` says whether runs and interval may be given at all.
+    `dialect` is the service's provider's: it decides a choice's values and the fields a type takes
+    there. Runs and interval are taken by every type that declares them (the provider runs the
+    drip-feed where it advertises one, the panel everywhere else).
     """
     kind = order_type_for(service_type)
     dialect = dialect or "standard"
@@ -310,7 +309,7 @@ def order_fields_clean(
     quantity = _quantity(kind, values, low=low, high=high)
     runs = interval = None
     if "runs" in given or "interval" in given:
-        if not dripfeed or not kind.takes_dripfeed:
+        if not kind.takes_dripfeed:
             raise OrderInvalid(NOT_AVAILABLE, field="runs", code=Code.NOT_AVAILABLE)
         for name in DRIPFEED_FIELDS:
             if name not in values:

@@ -21,7 +21,8 @@ def services_for_sale(*, kind: str = Service.Kind.SERVICE) -> QuerySet[Service]:
 
 def orders_of_user(*, user, order_ids: Iterable[int], kind: str | None = None) -> dict[int, Order]:
     """The user's orders among these ids, in one query; others' ids are simply absent."""
-    orders = Order.objects.filter(user=user, pk__in=list(order_ids))
+    # A drip-feed's runs are the panel's own orders: the customer knows only the order they placed.
+    orders = Order.objects.filter(user=user, pk__in=list(order_ids), parent__isnull=True)
     if kind:
         orders = orders.filter(service__kind=kind)
     return orders.in_bulk()
@@ -31,10 +32,15 @@ def refills_of_user(*, user, refill_ids: Iterable[int]) -> dict[int, Refill]:
     return Refill.objects.filter(user=user, pk__in=list(refill_ids)).in_bulk()
 
 
+def customer_orders(*, user) -> QuerySet[Order]:
+    """The orders a customer placed (a drip-feed's runs, placed by the panel, are not among them)."""
+    return Order.objects.filter(user=user, parent__isnull=True)
+
+
 def customer_order_totals(*, user) -> dict:
     """A customer's dashboard figures: net spending (charges minus refunds), orders, active orders."""
     money = money_sum_field()
-    totals = Order.objects.filter(user=user).aggregate(
+    totals = customer_orders(user=user).aggregate(
         spent=Coalesce(Sum(NET_CHARGE, output_field=money), Value(Decimal("0"), output_field=money)),
         count=Count("id"),
         active=Count("id", filter=Q(status__in=ACTIVE)),
@@ -52,7 +58,8 @@ def staff_dashboard_figures(*, now=None) -> dict:
     zero = Value(Decimal("0"), output_field=money)
 
     def period(start) -> dict:
-        sums = Order.objects.filter(created_at__gte=start).aggregate(
+        # A drip-feed's runs are counted in their customer order (its cost sums theirs).
+        sums = Order.objects.filter(created_at__gte=start, parent__isnull=True).aggregate(
             orders=Count("pk"),
             revenue=Coalesce(Sum(NET_CHARGE, output_field=money), zero),
             cost=Coalesce(Sum(Coalesce("upstream_charge", "cost"), output_field=money), zero),

@@ -12,6 +12,7 @@ from celery import shared_task
 from django.core.cache import cache
 
 from orders.services.catalog import services_sync_in_background
+from orders.services.dripfeed import dripfeed_orders_update, dripfeed_runs_place
 from orders.services.subscriptions import subscriptions_hold_check
 from orders.services.upstream import (
     MAX_CONNECT_ATTEMPTS,
@@ -105,3 +106,14 @@ def provider_balances_task() -> None:
             provider_balance_check(provider=provider)
         except ProviderError as error:
             logger.warning("balance of %s: %s", provider.name, error)
+
+
+@shared_task
+def dripfeed_task() -> int:
+    """Drip-feeds run by the panel: create the runs that are due, and bring their orders in step with them."""
+    with periodic_lock("dripfeed") as acquired:
+        if not acquired:
+            return 0
+        created = dripfeed_runs_place()
+        dripfeed_orders_update()
+        return created

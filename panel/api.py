@@ -23,9 +23,10 @@ from rest_framework.views import APIView
 from core.errors import PanelError
 from core.money import money_str
 from orders.models import Order, Refill, Service
-from orders.order_types import SERVICE_FIELD_NAMES
+from orders.order_types import SERVICE_FIELD_NAMES, order_type_for
 from orders.selectors import orders_of_user, refills_of_user, services_for_sale
-from orders.services.ordering import order_cancel_request, order_create, refill_request
+from orders.services.dripfeed import customer_order_cancel
+from orders.services.ordering import order_create, refill_request
 from panel.api_keys import api_key_hash
 from panel.selectors import user_by_api_key
 
@@ -127,7 +128,8 @@ def action_services(user, data) -> object:
             "max": str(service.max),
             "refill": service.refill,
             "cancel": service.cancel,
-            "dripfeed": service.dripfeed,
+            # Every type that declares runs takes them: the provider's drip-feed, or the panel's own.
+            "dripfeed": order_type_for(service.type).takes_dripfeed,
             "desc": service.description,
         }
         for service in services_for_sale()
@@ -207,7 +209,7 @@ def action_cancel(user, data) -> object:
     for i in _ids(text, "orders"):
         order_number = int(i) if ID_PATTERN.fullmatch(i) else i
         try:
-            order_cancel_request(user=user, order_id=i)
+            customer_order_cancel(user=user, order_id=i)
         except PanelError as error:
             answers.append({"order": order_number, "cancel": {"error": error.message}})
         else:

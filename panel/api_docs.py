@@ -32,7 +32,8 @@ DRIPFEED_RULE = (
     f"Drip-feed: runs (2 to {MAX_RUNS}) deliveries of quantity, interval (1 to {MAX_INTERVAL_MINUTES}) minutes apart, "
     "charged rate × quantity × runs / 1000 up front. Where the provider has no drip-feed of its own, this panel "
     "runs it: it places one order of quantity upstream per run when the run is due, and a cancel stops the runs "
-    "not yet placed and refunds them. No upstream panel's API does this for you."
+    "not yet placed and refunds them. None of the upstream APIs this panel follows documents a drip-feed run "
+    "by the panel: it is this panel's own."
 )
 
 

@@ -59,7 +59,8 @@ def _dialect(service: Service) -> str:
 
 
 def service_takes_dripfeed(service: Service) -> bool:
-    return service.dripfeed and order_type_for(service.type).takes_dripfeed
+    """Every type that declares runs takes a drip-feed: the provider's own, or one the panel runs."""
+    return order_type_for(service.type).takes_dripfeed
 
 
 def service_order_fields(service: Service) -> list[str]:

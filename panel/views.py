@@ -23,8 +23,9 @@ from orders.models import Category, Order, Refill, ServiceChange
 from orders.order_fields import DRIPFEED_FIELDS
 from orders.order_types import SUBSCRIPTION_HOLD_POSTS, order_type_for
 from orders.pricing import service_package_price
-from orders.selectors import customer_order_totals, services_for_sale
-from orders.services.ordering import order_cancel_request, order_create, refill_request
+from orders.selectors import customer_order_totals, customer_orders, services_for_sale
+from orders.services.dripfeed import customer_order_cancel
+from orders.services.ordering import order_create, refill_request
 from orders.services.transitions import ACTIVE, UPSTREAM_ACTIVE
 from panel.api import PROTOCOL_STATUS, REFILL_STATUS
 from panel.api_docs import PHP_EXAMPLE, PYTHON_EXAMPLE, api_sections
@@ -72,10 +73,15 @@ def _order_rows(orders) -> list[Order]:
         order.status_label = PROTOCOL_STATUS[order.status]
         order.status_tab = TAB_OF_STATUS[order.status]
         order.can_refill = order.service.refill and order.status in (S.COMPLETED, S.PARTIAL)
-        order.can_cancel = order.cancel_requested_at is None and (
-            order.status == S.AWAITING or (order.service.cancel and order.status in (S.PLACING, *UPSTREAM_ACTIVE))
-        )
-        order.cancel_pending = order.cancel_requested_at is not None and order.status in ACTIVE
+        if order.dripfeed_by_panel:
+            order.can_cancel = not order.runs_stopped and order.status in ACTIVE
+            order.cancel_pending = order.runs_stopped and order.status in ACTIVE
+            order.can_refill = False
+        else:
+            order.can_cancel = order.cancel_requested_at is None and (
+                order.status == S.AWAITING or (order.service.cancel and order.status in (S.PLACING, *UPSTREAM_ACTIVE))
+            )
+            order.cancel_pending = order.cancel_requested_at is not None and order.status in ACTIVE
     return rows
 
 
@@ -130,7 +136,7 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    mine = Order.objects.filter(user=request.user)
+    mine = customer_orders(user=request.user)
     totals = customer_order_totals(user=request.user)
     context = {
         "balance": money_str(request.user.balance),
@@ -233,7 +239,7 @@ def mass_order(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def orders(request: HttpRequest) -> HttpResponse:
-    mine = Order.objects.filter(user=request.user)
+    mine = customer_orders(user=request.user)
     tab = request.GET.get("status", "")
     if tab not in STATUS_TABS:
         tab = ""
@@ -286,12 +292,18 @@ def order_refill(request: HttpRequest, order_id: int) -> HttpResponse:
 def order_cancel(request: HttpRequest, order_id: int) -> HttpResponse:
     _own_order_or_404(request, order_id)
     try:
-        order = order_cancel_request(user=request.user, order_id=order_id)
+        order = customer_order_cancel(user=request.user, order_id=order_id)
     except PanelError as error:
         messages.error(request, f"Order {order_id}: {error.message}")
     else:
         if order.status == S.CANCELED:
             messages.success(request, f"Order {order_id} cancelled and {money_str(order.refunded)} refunded.")
+        elif order.dripfeed_by_panel:
+            messages.success(
+                request,
+                f"Order {order_id}: the runs not yet placed are stopped and {money_str(order.refunded)} refunded; "
+                "the runs under way are cancelled at the provider where it allows.",
+            )
         else:
             messages.success(request, f"Cancellation of order {order_id} requested from the provider.")
     return _back(request, "orders")

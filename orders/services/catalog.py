@@ -146,6 +146,8 @@ def _catalog_update(*, provider: Provider, snapshot: Snapshot, progress: Progres
                         service=service, kind=kind, old_value=str(getattr(service, field)), new_value=str(values[field])
                     )
                 )
+        if service.dripfeed_edited:
+            values["dripfeed"] = service.dripfeed  # an operator's word on drip-feed outlives the provider's list
         for field, value in values.items():
             setattr(service, field, value)
         if not service.name_edited:
@@ -215,6 +217,8 @@ def service_operator_edit(*, service: Service, changed: set[str]) -> Service:
         service.name_edited = True
     if "category" in changed:
         service.category_edited = True
+    if "dripfeed" in changed:
+        service.dripfeed_edited = True
     if "is_enabled" in changed:
         service.disabled_by = Service.DisabledBy.NOBODY if service.is_enabled else Service.DisabledBy.OPERATOR
     service.save()

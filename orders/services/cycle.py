@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from django.db import connection
 
+from orders.services.dripfeed import dripfeed_orders_update, dripfeed_runs_place
 from orders.services.subscriptions import subscriptions_hold_check
 from orders.services.upstream import (
     cancels_send,
@@ -82,6 +83,7 @@ def orders_place_waiting(*, concurrency: int = 8) -> dict[str, int]:
 def orders_cycle(*, concurrency: int = 8) -> CycleReport:
     report = CycleReport()
     report.stuck_to_review = orders_stuck_review()
+    dripfeed_runs_place()
     report.placed = orders_place_waiting(concurrency=concurrency)
     for provider_id in providers_with_work():
         report.cancels_sent += cancels_send(provider_id=provider_id)
@@ -93,4 +95,5 @@ def orders_cycle(*, concurrency: int = 8) -> CycleReport:
         report.errors.extend(poll.errors)
         report.refills_sent += refills_send(provider_id=provider_id)
         report.refills_changed += refills_poll(provider_id=provider_id)
+    dripfeed_orders_update()
     return report

@@ -40,7 +40,6 @@ def order_create(*, user, service_id: object, data: dict, kind: str | None = Non
         low=service.min,
         high=service.max,
         dialect=service.provider.dialect,
-        dripfeed=service.dripfeed,
     )
     if service.kind == Service.Kind.PRODUCT and service.require and not clean.params.get("require"):
         raise OrderInvalid(
@@ -53,6 +52,8 @@ def order_create(*, user, service_id: object, data: dict, kind: str | None = Non
     ):
         raise OrderInvalid(ACTIVE_LINK_MESSAGE, field="link", code=Code.ACTIVE_LINK)
     price = order_price(service=service, quantity=clean.quantity, runs=clean.runs)
+    # Runs the provider cannot take (it advertises no drip-feed) are run by the panel: orders.services.dripfeed.
+    by_panel = clean.runs is not None and not service.dripfeed
     if price.charge >= MONEY_CEILING or price.cost >= MONEY_CEILING:
         raise InsufficientFunds()  # no balance can hold it: refused before the row would overflow its column
     with transaction.atomic():
@@ -68,10 +69,18 @@ def order_create(*, user, service_id: object, data: dict, kind: str | None = Non
             rate=price.rate,
             charge=price.charge,
             cost=price.cost,
+            dripfeed_by_panel=by_panel,
+            # Never placed itself: its runs are; it reads Pending until they start.
+            status=Order.Status.PENDING if by_panel else Order.Status.AWAITING,
         )
         if price.charge > 0:
             balance_debit(user_id=user.pk, amount=price.charge, reference=f"order:{order.pk}", memo=f"Order {order.pk}")
-        transaction.on_commit(lambda: order_placement_queue(order_id=order.pk))
+        if by_panel:
+            from orders.services.dripfeed import dripfeed_start
+
+            dripfeed_start(parent=order, now=timezone.now())
+        else:
+            transaction.on_commit(lambda: order_placement_queue(order_id=order.pk))
     return order
 
 
@@ -108,8 +117,12 @@ REFILL_COOLDOWN = timedelta(hours=24)
 def refill_request(*, user, order_id: object) -> Refill:
     """A customer asks for a refill of a completed order; it is sent upstream by the next cycle."""
     order = _customer_order(user=user, order_id=order_id)
+    if order.parent_id is not None:
+        raise OrderInvalid("Incorrect order ID")
     if not order.service.refill:
         raise OrderInvalid("Refill is disabled for this service")
+    if order.dripfeed_by_panel:
+        raise OrderInvalid("Refill is not available for a drip-feed run by the panel: ask our support.")
     if order.status not in (Order.Status.COMPLETED, Order.Status.PARTIAL):
         raise OrderInvalid("The order is not completed")
     with transaction.atomic():

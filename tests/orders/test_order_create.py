@@ -60,7 +60,6 @@ def test_short_funds_write_neither_order_nor_ledger_row():
         ({"link": "https://x.test/1", "quantity": 49}, "Quantity less than minimal 50"),
         ({"link": "https://x.test/1", "quantity": 10001}, "Quantity more than maximum 10000"),
         ({"link": "has space", "quantity": 100}, "link must be a single URL"),
-        ({"link": "https://x.test/1", "quantity": 100, "runs": 2, "interval": 5}, "drip-feed"),
     ],
 )
 def test_each_refusal_names_the_field(data, message):
@@ -69,6 +68,14 @@ def test_each_refusal_names_the_field(data, message):
     with pytest.raises(OrderInvalid, match=message):
         order_create(user=user, service_id=service.pk, data=data)
     assert Order.objects.count() == 0
+
+
+def test_runs_are_refused_for_a_type_without_drip_feed():
+    user = UserFactory(balance="10")
+    service = ServiceFactory(provider_service__type="Poll")
+    data = {"link": "https://x.test/1", "quantity": 100, "answer_number": 1, "runs": 2, "interval": 5}
+    with pytest.raises(OrderInvalid, match=r"runs and interval \(drip-feed\) are not available for this service"):
+        order_create(user=user, service_id=service.pk, data=data)
 
 
 def test_unknown_or_disabled_services_are_incorrect_service_ids():

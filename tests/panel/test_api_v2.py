@@ -50,7 +50,7 @@ def test_services_lists_what_is_on_sale_with_the_seed_types(client, customer):
             "max": "10000",
             "refill": True,
             "cancel": True,
-            "dripfeed": False,
+            "dripfeed": True,  # a Default service takes runs: the panel runs the drip-feed its provider lacks
             "desc": "",
         }
     ]

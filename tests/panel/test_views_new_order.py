@@ -27,13 +27,13 @@ def test_the_form_shows_the_fields_the_chosen_service_needs(customer_client):
     default = ServiceFactory()
     comments = ServiceFactory(provider_service__type="Custom Comments", category=CategoryFactory(name="Comments"))
     html = customer_client.get(reverse("new_order"), {"service": default.pk}).content.decode()
-    assert field_shown(html, "link") and field_shown(html, "quantity")
-    assert not field_shown(html, "comments") and not field_shown(html, "dripfeed")
+    assert field_shown(html, "link") and field_shown(html, "quantity") and field_shown(html, "dripfeed")
+    assert not field_shown(html, "comments")
     assert f'<option value="{default.pk}" selected>' in html
 
     html = customer_client.get(reverse("new_order"), {"service": comments.pk}).content.decode()
     assert field_shown(html, "link") and field_shown(html, "comments")
-    assert not field_shown(html, "quantity")
+    assert not field_shown(html, "quantity") and not field_shown(html, "dripfeed")
     assert f'<option value="{comments.category_id}" selected>' in html
 
 

@@ -139,4 +139,4 @@ def test_the_api_page_has_a_table_for_every_order_type_from_the_declaration(cust
             assert kind.name in html, kind.name
     for action in ("products", "add_product_order", "product_order_status"):
         assert f"<td><code>action</code></td><td>{action}</td>" in html
-    assert "<code>posts (optional)</code>" in html and "No upstream panel" in html
+    assert "<code>posts (optional)</code>" in html and "drip-feed run by the panel" in html
