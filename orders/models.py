@@ -43,6 +43,11 @@ class Service(models.Model):
     require = models.CharField(max_length=500, blank=True, default="", help_text="What a product asks the buyer for.")
     min = models.PositiveBigIntegerField()
     max = models.PositiveBigIntegerField()
+    # A product's stock as its provider last reported it (seed 003's status and inventory): out of stock is not sold.
+    in_stock = models.BooleanField(default=True)
+    inventory = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="How many are left; empty: not counted."
+    )
     refill = models.BooleanField(default=False)
     cancel = models.BooleanField(default=False)
     dripfeed = models.BooleanField(

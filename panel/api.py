@@ -222,21 +222,26 @@ def action_balance(user, data) -> object:
     return {"balance": money_str(user.balance), "currency": settings.PANEL_CURRENCY}
 
 
+def _product(product: Service) -> dict:
+    """Seed 003's shape: inventory only where the provider counts it."""
+    answer = {
+        "product": product.pk,
+        "name": product.name,
+        "require": product.require,
+        "rate": money_str(product.price),
+        "min": product.min,
+        "max": product.max,
+        "category": product.category.name,
+        "status": "In stock" if product.in_stock else "Out of stock",
+    }
+    if product.inventory is not None:
+        answer["inventory"] = product.inventory
+    answer["type"] = product.type
+    return answer
+
+
 def action_products(user, data) -> object:
-    return [
-        {
-            "product": product.pk,
-            "name": product.name,
-            "require": product.require,
-            "rate": money_str(product.price),
-            "min": product.min,
-            "max": product.max,
-            "category": product.category.name,
-            "status": "In stock",
-            "type": product.type,
-        }
-        for product in services_for_sale(kind=Service.Kind.PRODUCT)
-    ]
+    return [_product(product) for product in services_for_sale(kind=Service.Kind.PRODUCT)]
 
 
 def action_add_product_order(user, data) -> object:

@@ -165,6 +165,27 @@ def order_error_words(error: PanelError, *, bounded: tuple[str, ...] = ()) -> tu
     return field, error.message[:1].upper() + error.message[1:]
 
 
+class ProductOrderForm(forms.Form):
+    """Seed 003's add_product_order on the website: a quantity, and what the product requires of the buyer."""
+
+    def __init__(self, *args, product: Service, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.product = product
+        self.fields["quantity"] = order_form_field("quantity")
+        self.fields["quantity"].widget.attrs.update({"min": product.min, "max": product.max})
+        self.fields["quantity"].initial = product.min
+        self.fields["require"] = order_form_field("require")
+        if product.require:
+            self.fields["require"].help_text = product.require
+
+    def order_data(self) -> dict:
+        return {"quantity": self.cleaned_data.get("quantity", ""), "require": self.cleaned_data.get("require", "")}
+
+    def add_order_error(self, error: PanelError) -> None:
+        field, message = order_error_words(error, bounded=("quantity",))
+        self.add_error(field if field in ("quantity", "require") else None, message)
+
+
 MASS_ORDER_MAX_LINES = 100  # each line is its own transaction and charge: keep one request short
 
 

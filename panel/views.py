@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from core.errors import PanelError
 from core.money import RATE_UNIT, money_str
-from orders.models import Category, Order, Refill, ServiceChange
+from orders.models import Category, Order, Refill, Service, ServiceChange
 from orders.order_fields import DRIPFEED_FIELDS
 from orders.order_types import SUBSCRIPTION_HOLD_POSTS, order_type_for
 from orders.pricing import service_package_price
@@ -33,6 +33,7 @@ from panel.forms import (
     ORDER_FIELDS,
     MassOrderForm,
     NewOrderForm,
+    ProductOrderForm,
     SignupForm,
     mass_order_line_parse,
     service_for_js,
@@ -337,6 +338,34 @@ def services(request: HttpRequest) -> HttpResponse:
         listed = listed.filter(match)
     context = {"services": _priced(listed), "categories": categories, "category_id": category_id, "query": query}
     return render(request, "panel/services.html", context)
+
+
+@login_required
+def products(request: HttpRequest) -> HttpResponse:
+    """Seed 003's products: sold per unit, with their stock as the provider last reported it."""
+    return render(request, "panel/products.html", {"products": _priced(services_for_sale(kind=Service.Kind.PRODUCT))})
+
+
+@login_required
+def product_order(request: HttpRequest, product_id: int) -> HttpResponse:
+    product = services_for_sale(kind=Service.Kind.PRODUCT).filter(pk=product_id).first()
+    if product is None:
+        raise Http404("No such product.")
+    form = ProductOrderForm(request.POST or None, product=product)
+    if request.method == "POST" and form.is_valid():
+        try:
+            order = order_create(
+                user=request.user, service_id=product.pk, data=form.order_data(), kind=Service.Kind.PRODUCT
+            )
+        except PanelError as error:
+            form.add_order_error(error)
+        else:
+            messages.success(
+                request, f"Order {order.pk} received: {money_str(order.charge)} {settings.PANEL_CURRENCY} charged."
+            )
+            return redirect("orders")
+    context = {"form": form, "product": _priced([product])[0], "balance": money_str(request.user.balance)}
+    return render(request, "panel/product_order.html", context)
 
 
 @login_required

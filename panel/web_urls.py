@@ -30,6 +30,8 @@ urlpatterns = [
     path("refills/", views.refills, name="refills"),
     # Catalog and account
     path("services/", views.services, name="services"),
+    path("products/", views.products, name="products"),
+    path("products/<int:product_id>/order/", views.product_order, name="product_order"),
     path("updates/", views.updates, name="updates"),
     path("account/", views.account, name="account"),
     path("account/api-key/", views.api_key_new, name="api_key_new"),

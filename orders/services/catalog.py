@@ -11,6 +11,7 @@ from django.utils import timezone
 from core.db import bulk_update_changed
 from orders.models import Category, Service, ServiceChange
 from orders.pricing import service_cost, service_rate
+from providers.client import UpstreamProduct
 from providers.errors import ProviderError
 from providers.models import Provider, ProviderService
 from providers.services import (
@@ -26,7 +27,7 @@ logger = logging.getLogger(__name__)
 UNCATEGORISED = "Other"
 SYNCED_FIELDS = ("type", "description", "require", "min", "max", "refill", "cancel", "dripfeed", "cost", "rate")
 # What sync may change on a service: compared before and after, only the differences are written.
-TRACKED_FIELDS = (*SYNCED_FIELDS, "name", "category_id", "is_enabled", "disabled_by")
+TRACKED_FIELDS = (*SYNCED_FIELDS, "in_stock", "inventory", "name", "category_id", "is_enabled", "disabled_by")
 ProgressCallback = Callable[[int, int], None]
 
 
@@ -66,7 +67,8 @@ def services_sync(*, provider_id: int, progress: ProgressCallback | None = None)
         product_snapshot = provider_snapshot_store(
             provider=provider, upstream=products, kind=ProviderService.Kind.PRODUCT
         )
-        report.merge(_catalog_update(provider=provider, snapshot=product_snapshot, progress=None))
+        stock = {product.product_id: product_stock(product) for product in products}
+        report.merge(_catalog_update(provider=provider, snapshot=product_snapshot, progress=None, stock=stock))
     _record_sync(provider=provider, ok=True, message=str(report))
     logger.info("synced %s: %s", provider.name, report)
     return report
@@ -87,7 +89,23 @@ def _categories_by_name(names: set[str]) -> dict[str, Category]:
     return known
 
 
-def _catalog_update(*, provider: Provider, snapshot: Snapshot, progress: ProgressCallback | None) -> SyncReport:
+def product_stock(product: UpstreamProduct) -> tuple[bool, int | None]:
+    """(in stock, inventory) from seed 003's `status` and `inventory`: a count of 0 is out of stock whatever the
+    status says, and a product whose status is missing or unknown is in stock unless its count says otherwise."""
+    inventory = product.inventory if product.inventory is not None and product.inventory >= 0 else None
+    in_stock = product.in_stock is not False and inventory != 0
+    return in_stock, inventory
+
+
+def _catalog_update(
+    *,
+    provider: Provider,
+    snapshot: Snapshot,
+    progress: ProgressCallback | None,
+    stock: dict[str, tuple[bool, int | None]] | None = None,
+) -> SyncReport:
+    """`stock`, from a fresh products list, sets the products' stock; without it (a re-price) stock is kept."""
+
     def category_name(row: ProviderService) -> str:
         return untrusted_text(row.category, max_length=255) or UNCATEGORISED
 
@@ -113,6 +131,8 @@ def _catalog_update(*, provider: Provider, snapshot: Snapshot, progress: Progres
             "cost": service_cost(provider=provider, upstream_rate=row.rate),
             "rate": service_rate(provider=provider, upstream_rate=row.rate),
         }
+        if stock is not None and row.service_id in stock:
+            values["in_stock"], values["inventory"] = stock[row.service_id]
         name = untrusted_text(row.name, max_length=500) or f"Service {row.service_id}"
         category = categories[category_name(row)]
         service = existing.get(row.pk)

@@ -4,6 +4,7 @@ import logging
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from billing.errors import InsufficientFunds
@@ -45,6 +46,8 @@ def order_create(*, user, service_id: object, data: dict, kind: str | None = Non
         raise OrderInvalid(
             f"Incorrect request: require is required ({service.require})", field="require", code=Code.REQUIRED
         )
+    if service.kind == Service.Kind.PRODUCT:
+        _product_stock_check(service=service, quantity=clean.quantity)
     if (
         service.refuse_active_link
         and clean.link
@@ -57,6 +60,8 @@ def order_create(*, user, service_id: object, data: dict, kind: str | None = Non
     if price.charge >= MONEY_CEILING or price.cost >= MONEY_CEILING:
         raise InsufficientFunds()  # no balance can hold it: refused before the row would overflow its column
     with transaction.atomic():
+        if service.kind == Service.Kind.PRODUCT and service.inventory is not None:
+            _product_stock_take(service=service, quantity=clean.quantity)
         order = Order.objects.create(
             user=user,
             service=service,
@@ -82,6 +87,31 @@ def order_create(*, user, service_id: object, data: dict, kind: str | None = Non
         else:
             transaction.on_commit(lambda: order_placement_queue(order_id=order.pk))
     return order
+
+
+OUT_OF_STOCK = "Product is out of stock"
+
+
+def _product_stock_check(*, service: Service, quantity: int) -> None:
+    """A product its provider reports out of stock is not sold until a sync finds it back."""
+    if not service.in_stock:
+        raise OrderInvalid(OUT_OF_STOCK, field="product", code=Code.OUT_OF_STOCK)
+    if service.inventory is not None and quantity > service.inventory:
+        raise OrderInvalid(
+            f"Not enough products in stock: {service.inventory} left",
+            field="quantity",
+            code=Code.ABOVE_MAX,
+            limit=service.inventory,
+        )
+
+
+def _product_stock_take(*, service: Service, quantity: int) -> None:
+    """Count the order against the inventory at once (one conditional UPDATE), so that two customers never buy the
+    last one between two syncs; the next sync brings the provider's own count back."""
+    taken = Service.objects.filter(pk=service.pk, inventory__gte=quantity).update(inventory=F("inventory") - quantity)
+    if not taken:
+        raise OrderInvalid(OUT_OF_STOCK, field="product", code=Code.OUT_OF_STOCK)
+    Service.objects.filter(pk=service.pk, inventory=0).update(in_stock=False)
 
 
 def _service_for_sale(service_id: object, *, kind: str | None) -> Service:

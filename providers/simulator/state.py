@@ -380,6 +380,13 @@ class SimulatedProvider:
             order = self._product_orders.get(order_id)
             return self._product_order_view(order, now) if order else None
 
+    def restock(self, product_id: int, inventory: int | None) -> None:
+        """Set a product's stock (None: not counted), as the provider's operator would."""
+        with self._lock:
+            if product_id not in self._inventory:
+                raise ValueError(f"no product {product_id}")
+            self._inventory[product_id] = inventory
+
     def force_next_fate(self, fate: str, *, remains: int | None = None, count: int = 1) -> None:
         """The next `count` orders end as `fate` ("completed", "partial" with `remains`, "canceled")."""
         if fate not in FATES:

@@ -20,6 +20,7 @@ LOGGED_IN_PAGES = [
     "account",
     "api_docs",
     "updates",
+    "products",
 ]
 
 
