@@ -192,6 +192,7 @@ class ServiceAdmin(admin.ModelAdmin):
         "cancel",
         "cost",
         "rate",
+        "average_completion",
         "disabled_by",
     )
     # What an operator may edit (sync keeps it), then what comes from the provider.
@@ -203,6 +204,7 @@ class ServiceAdmin(admin.ModelAdmin):
         "is_enabled",
         "refuse_active_link",
         "dripfeed",
+        "refill_days",
         *readonly_fields,
     )
     actions = ["enable", "disable"]

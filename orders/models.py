@@ -39,10 +39,21 @@ class Service(models.Model):
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="services")
     category_edited = models.BooleanField(default=False, help_text="An operator moved it: sync keeps the category.")
     type = models.CharField(max_length=100, default="Default")
-    description = models.TextField(blank=True, default="")
+    description = models.TextField(blank=True, default="", help_text="From the provider's desc unless edited.")
+    description_edited = models.BooleanField(default=False, help_text="An operator wrote it: sync keeps it.")
     require = models.CharField(max_length=500, blank=True, default="", help_text="What a product asks the buyer for.")
     min = models.PositiveBigIntegerField()
     max = models.PositiveBigIntegerField()
+    refill_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text='Refill guarantee in days after completion (read from names like "30 Days Refill" unless set); '
+        "empty: no limit.",
+    )
+    refill_days_edited = models.BooleanField(default=False, help_text="An operator set it: sync keeps it.")
+    average_completion = models.DurationField(
+        null=True, blank=True, editable=False, help_text="Average time from placement to completion of our orders."
+    )
     # A product's stock as its provider last reported it (seed 003's status and inventory): out of stock is not sold.
     in_stock = models.BooleanField(default=True)
     inventory = models.PositiveBigIntegerField(

@@ -28,6 +28,7 @@ from orders.selectors import orders_of_user, refills_of_user, services_for_sale
 from orders.services.dripfeed import customer_order_cancel
 from orders.services.ordering import order_create, refill_request
 from panel.api_keys import api_key_hash
+from panel.formatting import duration_words
 from panel.selectors import user_by_api_key
 
 logger = logging.getLogger(__name__)
@@ -131,6 +132,9 @@ def action_services(user, data) -> object:
             # Every type that declares runs takes them: the provider's drip-feed, or the panel's own.
             "dripfeed": order_type_for(service.type).takes_dripfeed,
             "desc": service.description,
+            # Beyond the seeds' fields: what customers look for on a service.
+            "refill_days": service.refill_days if service.refill else None,
+            "average_time": duration_words(service.average_completion),
         }
         for service in services_for_sale()
     ]

@@ -17,6 +17,7 @@ from orders.models import Service
 from orders.order_fields import DRIPFEED_FIELDS, FIELDS, Code, FieldKind, OrderField, OrderInvalid
 from orders.order_types import SERVICE_FIELD_NAMES, SUBSCRIPTION_HOLD_POSTS, QuantityFrom, order_type_for
 from orders.pricing import service_package_price
+from panel.formatting import duration_words, refill_words
 from panel.models import User
 
 # The form's order fields: every declared one (drip-feed's runs and interval last, shown by their box).
@@ -102,6 +103,8 @@ def service_for_js(service: Service) -> dict:
         "cancel": service.cancel,
         "dripfeed": service_takes_dripfeed(service),
         "description": service.description,
+        "average_time": duration_words(getattr(service, "average_completion", None)),
+        "refill_words": refill_words(service),
         "fields": service_order_fields(service),
         "required": service_required_fields(service),
         "price_by": service_price_by(service),

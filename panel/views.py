@@ -25,10 +25,11 @@ from orders.order_types import SUBSCRIPTION_HOLD_POSTS, order_type_for
 from orders.pricing import service_package_price
 from orders.selectors import customer_order_totals, customer_orders, services_for_sale
 from orders.services.dripfeed import customer_order_cancel
-from orders.services.ordering import order_create, refill_request
+from orders.services.ordering import order_can_refill, order_create, refill_request
 from orders.services.transitions import ACTIVE, UPSTREAM_ACTIVE
 from panel.api import PROTOCOL_STATUS, REFILL_STATUS
 from panel.api_docs import PHP_EXAMPLE, PYTHON_EXAMPLE, api_sections
+from panel.formatting import duration_words, refill_words
 from panel.forms import (
     ORDER_FIELDS,
     MassOrderForm,
@@ -73,7 +74,7 @@ def _order_rows(orders) -> list[Order]:
         order.refunded_shown = money_str(order.refunded) if order.refunded else ""
         order.status_label = PROTOCOL_STATUS[order.status]
         order.status_tab = TAB_OF_STATUS[order.status]
-        order.can_refill = order.service.refill and order.status in (S.COMPLETED, S.PARTIAL)
+        order.can_refill = order_can_refill(order=order)
         if order.dripfeed_by_panel:
             order.can_cancel = not order.runs_stopped and order.status in ACTIVE
             order.cancel_pending = order.runs_stopped and order.status in ACTIVE
@@ -92,6 +93,8 @@ def _priced(services) -> list:
     for service in rows:
         service.price_shown = money_str(service.price)
         service.price_unit = "per 1000" if service_rate_unit(service) == RATE_UNIT else "each"
+        service.average_shown = duration_words(service.average_completion)
+        service.refill_shown = refill_words(service)
         service.package_price_shown = (
             money_str(service_package_price(service=service)) if order_type_for(service.type).is_package else ""
         )
@@ -197,6 +200,8 @@ def new_order(request: HttpRequest) -> HttpResponse:
         "selected_rate": money_str(selected.price) if selected else "",
         "selected_unit": ("per 1000" if service_rate_unit(selected) == RATE_UNIT else "each") if selected else "",
         "selected_price_by": service_price_by(selected) if selected else "",
+        "selected_refill": refill_words(selected) if selected else "",
+        "selected_average": duration_words(selected.average_completion) if selected else "",
         "selected_package_price": selected_package_price,
         "hold_posts": SUBSCRIPTION_HOLD_POSTS,
         "categories": categories,

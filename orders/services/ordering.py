@@ -144,6 +144,30 @@ def order_placement_queue(*, order_id: int) -> None:
 REFILL_COOLDOWN = timedelta(hours=24)
 
 
+def order_refill_guarantee_end(*, order: Order):
+    """When a finished order's refill guarantee ends (its service's refill days after it finished); None: no end."""
+    days = order.service.refill_days
+    if days is None or order.finished_at is None:
+        return None
+    return order.finished_at + timedelta(days=days)
+
+
+def order_can_refill(*, order: Order, now=None) -> bool:
+    """What the refill button shows: refill offered, the order finished, its guarantee running."""
+    if (
+        not order.service.refill
+        or order.dripfeed_by_panel
+        or order.status
+        not in (
+            Order.Status.COMPLETED,
+            Order.Status.PARTIAL,
+        )
+    ):
+        return False
+    ends = order_refill_guarantee_end(order=order)
+    return ends is None or (now or timezone.now()) <= ends
+
+
 def refill_request(*, user, order_id: object) -> Refill:
     """A customer asks for a refill of a completed order; it is sent upstream by the next cycle."""
     order = _customer_order(user=user, order_id=order_id)
@@ -155,6 +179,11 @@ def refill_request(*, user, order_id: object) -> Refill:
         raise OrderInvalid("Refill is not available for a drip-feed run by the panel: ask our support.")
     if order.status not in (Order.Status.COMPLETED, Order.Status.PARTIAL):
         raise OrderInvalid("The order is not completed")
+    ends = order_refill_guarantee_end(order=order)
+    if ends is not None and timezone.now() > ends:
+        raise OrderInvalid(
+            f"The refill guarantee of {order.service.refill_days} days ended on {timezone.localtime(ends):%Y-%m-%d}."
+        )
     with transaction.atomic():
         # The lock makes "one open refill per order" and the cooldown hold under concurrent requests.
         Order.objects.select_for_update().filter(pk=order.pk).first()

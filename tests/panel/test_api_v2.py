@@ -52,6 +52,9 @@ def test_services_lists_what_is_on_sale_with_the_seed_types(client, customer):
             "cancel": True,
             "dripfeed": True,  # a Default service takes runs: the panel runs the drip-feed its provider lacks
             "desc": "",
+            # Extra keys after the seeds' own: the refill guarantee and our average completion time.
+            "refill_days": None,
+            "average_time": "Not enough data",
         }
     ]
 

@@ -148,7 +148,8 @@
     text("require-hint", service.require || "");
     text("service-min", String(service.min));
     text("service-max", String(service.max));
-    text("service-refill", service.refill ? "Yes" : "No");
+    text("service-refill", service.refill_words);
+    text("service-average-time", service.average_time);
     text("service-cancel", service.cancel ? "Yes" : "No");
     text("quantity-limits", `Min ${service.min} – Max ${service.max}`);
     text("package-price", service.package_price ? `${service.min} for ${service.package_price} ${currency}` : "");
