@@ -25,8 +25,11 @@ DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/panel_bench_{name}"
 BENCH_SECRET_KEY = "benchmark-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 
 
-def setup(name: str, **env: str) -> str:
-    """Environment defaults, a fresh migrated database, `django.setup()`. Returns the database URL."""
+def setup(name: str, *, keep: bool = False, **env: str) -> str:
+    """Environment defaults, a fresh migrated database, `django.setup()`. Returns the database URL.
+
+    With `keep`, an existing database is kept (and migrated): for data generated once and read often.
+    """
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     database_url = os.environ.get("BENCH_DATABASE_URL") or DEFAULT_DATABASE.format(name=name)
@@ -42,11 +45,12 @@ def setup(name: str, **env: str) -> str:
         "SECURE_SSL_REDIRECT": "0",
         "LOG_LEVEL": "WARNING",
         "PROVIDER_RETRY_BACKOFF": "0",
+        "PROVIDER_ALLOW_PRIVATE_URLS": "1",  # the simulated providers listen on localhost
         **env,
     }
     for variable, value in defaults.items():
         os.environ.setdefault(variable, value)
-    database_recreate(database_url)
+    database_recreate(database_url, keep=keep)
 
     import django
     from django.core.management import call_command
@@ -64,7 +68,7 @@ def setup(name: str, **env: str) -> str:
     return database_url
 
 
-def database_recreate(url: str) -> None:
+def database_recreate(url: str, *, keep: bool = False) -> None:
     import psycopg
 
     parts = urlsplit(url)
@@ -75,6 +79,9 @@ def database_recreate(url: str) -> None:
         raise SystemExit(f"refusing to drop database {name!r}: a benchmark database's name contains 'bench'")
     admin_url = parts._replace(path="/postgres").geturl()
     with psycopg.connect(admin_url, autocommit=True) as connection:
+        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if keep and exists:
+            return
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         connection.execute(f'CREATE DATABASE "{name}"')
 

@@ -1,7 +1,8 @@
 """The operators' admin for providers, the catalog and orders.
 
 The Provider admin lives here rather than in `providers/` because its actions (sync now)
-reach the catalog, and `providers/` never imports `orders/`. Every action calls a service.
+reach the catalog, and `providers/` never imports `orders/`. Every action calls a service and
+declares the permission it needs (see core/staff.py); the Support group holds the order ones.
 """
 
 from django import forms
@@ -12,6 +13,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from core.errors import PanelError
+from core.staff import admin_permission_view
 from orders.models import Category, Order, OrderEvent, Refill, Service, ServiceChange
 from orders.services.catalog import (
     catalog_reprice,
@@ -111,7 +113,11 @@ class ProviderAdmin(admin.ModelAdmin):
             return format_html('<strong style="color:#b00">{} (low)</strong>', text)
         return text
 
-    @admin.action(description="Test connection (balance)")
+    def has_sync_catalog_permission(self, request) -> bool:
+        """Syncing and re-pricing rewrite the catalog's services and their sale prices, not only the provider."""
+        return request.user.has_perms(["providers.change_provider", "orders.change_service"])
+
+    @admin.action(description="Test connection (balance)", permissions=["change"])
     def test_connection(self, request, queryset):
         for provider in queryset:
             try:
@@ -121,7 +127,7 @@ class ProviderAdmin(admin.ModelAdmin):
             else:
                 self.message_user(request, f"{provider}: OK, balance {provider.balance} {provider.currency}")
 
-    @admin.action(description="Sync services now")
+    @admin.action(description="Sync services now", permissions=["sync_catalog"])
     def sync_now(self, request, queryset):
         from orders.tasks import services_sync_task
 
@@ -134,7 +140,7 @@ class ProviderAdmin(admin.ModelAdmin):
             else:
                 self.message_user(request, f"{provider}: sync started in the background; see its last sync.")
 
-    @admin.action(description="Re-price services from the current markup")
+    @admin.action(description="Re-price services from the current markup", permissions=["sync_catalog"])
     def reprice(self, request, queryset):
         for provider in queryset:
             report = catalog_reprice(provider_id=provider.pk)
@@ -215,12 +221,12 @@ class ServiceAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         service_operator_edit(service=obj, changed=set(form.changed_data))
 
-    @admin.action(description="Enable (put on sale)")
+    @admin.action(description="Enable (put on sale)", permissions=["change"])
     def enable(self, request, queryset):
         count = services_set_enabled(service_ids=list(queryset.values_list("pk", flat=True)), enabled=True)
         self.message_user(request, f"{count} services enabled.")
 
-    @admin.action(description="Disable (take off sale)")
+    @admin.action(description="Disable (take off sale)", permissions=["change"])
     def disable(self, request, queryset):
         count = services_set_enabled(service_ids=list(queryset.values_list("pk", flat=True)), enabled=False)
         self.message_user(request, f"{count} services disabled.")
@@ -289,7 +295,10 @@ class OrderAdmin(admin.ModelAdmin):
     actions = ["resend", "cancel_and_refund"]
 
     def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in Order._meta.fields] + ["review_actions"]
+        fields = [f.name for f in Order._meta.fields]
+        if request.user.has_perm("orders.attach_upstream_id"):
+            fields.append("review_actions")
+        return fields
 
     def has_add_permission(self, request):
         return False
@@ -301,10 +310,16 @@ class OrderAdmin(admin.ModelAdmin):
         return [
             path(
                 "<int:order_id>/attach/",
-                self.admin_site.admin_view(self.attach_view),
+                admin_permission_view(self, self.attach_view, "orders.attach_upstream_id"),
                 name="orders_order_attach",
             ),
         ] + super().get_urls()
+
+    def has_resend_permission(self, request) -> bool:
+        return request.user.has_perm("orders.resend_order")
+
+    def has_cancel_refund_permission(self, request) -> bool:
+        return request.user.has_perm("orders.cancel_refund_order")
 
     @admin.display(description="Review")
     def review_actions(self, obj):
@@ -327,11 +342,13 @@ class OrderAdmin(admin.ModelAdmin):
         if done:
             self.message_user(request, f"{done} orders {verb}.")
 
-    @admin.action(description="Resend to the provider (needs review only)")
+    @admin.action(description="Resend to the provider (needs review only)", permissions=["resend"])
     def resend(self, request, queryset):
         self._each(request, queryset.filter(status=Order.Status.NEEDS_REVIEW), order_review_resend, "queued again")
 
-    @admin.action(description="Cancel and refund in full (awaiting placement or review only)")
+    @admin.action(
+        description="Cancel and refund in full (awaiting placement or review only)", permissions=["cancel_refund"]
+    )
     def cancel_and_refund(self, request, queryset):
         self._each(request, queryset.exclude(status__in=FINAL), order_cancel_refund, "cancelled and refunded")
 

@@ -182,6 +182,13 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        # Staff powers beyond Django's add/change/delete/view (see core/staff.py and the Support group).
+        permissions = [
+            ("resend_order", "Can resend an order in review to the provider"),
+            ("attach_upstream_id", "Can attach the provider's order id to an order in review"),
+            ("cancel_refund_order", "Can cancel an order not yet running upstream and refund it in full"),
+            ("view_dashboard", "Can see the staff dashboard (revenue, cost, profit, providers)"),
+        ]
         indexes = [
             models.Index(fields=["status", "provider"], name="order_status_provider"),
             models.Index(fields=["user", "-id"], name="order_user_recent"),

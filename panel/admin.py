@@ -1,6 +1,8 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -9,6 +11,7 @@ from django.utils.html import format_html
 from billing.services import balance_adjust
 from core.errors import PanelError
 from core.money import money_form_field
+from core.staff import admin_permission_view
 from panel.models import User
 
 
@@ -23,6 +26,12 @@ class BalanceAdjustForm(forms.Form):
         return amount
 
 
+# Who may hand out powers is itself a power: with `change_user` or `change_group` a staff member could otherwise
+# grant themselves any permission (or reset a superuser's password and sign in as them). Only superusers edit
+# staff accounts, staff status, groups and permissions; `change_user` is for customers' accounts.
+POWER_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     list_display = ("username", "email", "balance", "api_key_prefix", "is_active", "is_staff", "date_joined")
@@ -35,10 +44,26 @@ class UserAdmin(DjangoUserAdmin):
         return [
             path(
                 "<int:user_id>/balance/",
-                self.admin_site.admin_view(self.balance_adjust_view),
+                admin_permission_view(self, self.balance_adjust_view, "billing.adjust_balance"),
                 name="panel_user_balance",
             ),
         ] + super().get_urls()
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        if not request.user.is_superuser:
+            fields = (*fields, *POWER_FIELDS)
+        return fields
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.is_staff and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.is_staff and not request.user.is_superuser:
+            return False
+        return super().has_delete_permission(request, obj)
 
     @admin.display(description="Credit or debit")
     def balance_actions(self, obj):
@@ -52,8 +77,6 @@ class UserAdmin(DjangoUserAdmin):
         )
 
     def balance_adjust_view(self, request, user_id):
-        if not request.user.has_perm("panel.change_user"):
-            return redirect("admin:index")
         user = get_object_or_404(User, pk=user_id)
         form = BalanceAdjustForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
@@ -79,3 +102,20 @@ class UserAdmin(DjangoUserAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/panel/user/balance_adjust.html", context)
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(DjangoGroupAdmin):
+    """Staff with `view_group` see what Support and Finance may do; only superusers change that."""
+
+    def has_add_permission(self, request):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return self.has_add_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return self.has_add_permission(request)

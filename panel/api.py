@@ -30,10 +30,10 @@ from orders.services.ordering import order_create, refill_request
 from panel.api_keys import api_key_hash
 from panel.formatting import duration_words
 from panel.selectors import user_by_api_key
+from providers.protocol import PROTOCOL_BATCH as MAX_IDS
 
 logger = logging.getLogger(__name__)
 
-MAX_IDS = 100  # the protocol's limit per call
 MAX_VALUE_LENGTH = 100_000
 ID_PATTERN = re.compile(r"\d{1,18}")
 

@@ -176,12 +176,38 @@ PROVIDER_CONNECT_TIMEOUT = env.float("PROVIDER_CONNECT_TIMEOUT", default=5.0)
 PROVIDER_READ_TIMEOUT = env.float("PROVIDER_READ_TIMEOUT", default=30.0)
 PROVIDER_SAFE_RETRIES = env.int("PROVIDER_SAFE_RETRIES", default=2)
 PROVIDER_RETRY_BACKOFF = env.float("PROVIDER_RETRY_BACKOFF", default=0.5)
+# Connect, TLS, headers and body of one request (retries included) end within this many seconds.
+PROVIDER_REQUEST_DEADLINE = env.float("PROVIDER_REQUEST_DEADLINE", default=35.0)
+# A status answer for 100 ids is a few KB; the services catalogue a few MB for 10,000 services.
+PROVIDER_MAX_BODY_BYTES = env.int("PROVIDER_MAX_BODY_BYTES", default=4 * 1024 * 1024)
+PROVIDER_MAX_CATALOG_BYTES = env.int("PROVIDER_MAX_CATALOG_BYTES", default=32 * 1024 * 1024)
+# Provider URLs must reach the public internet (no loopback, private, link-local or metadata
+# address), unless this is set: the demo and the tests run their simulator on localhost.
+PROVIDER_ALLOW_PRIVATE_URLS = env.bool("PROVIDER_ALLOW_PRIVATE_URLS", default=False)
+# Circuit breaker: after this many consecutive failures a provider is left alone for the backoff,
+# which doubles with every failed probe up to the ceiling (seconds).
+PROVIDER_CIRCUIT_FAILURES = env.int("PROVIDER_CIRCUIT_FAILURES", default=5)
+PROVIDER_CIRCUIT_BACKOFF = env.int("PROVIDER_CIRCUIT_BACKOFF", default=60)
+PROVIDER_CIRCUIT_MAX_BACKOFF = env.int("PROVIDER_CIRCUIT_MAX_BACKOFF", default=1800)
 SERVICES_SYNC_INTERVAL = env.int("SERVICES_SYNC_INTERVAL", default=3600)
 
 # Orders and workers.
 ORDER_PLACING_STUCK_SECONDS = env.int("ORDER_PLACING_STUCK_SECONDS", default=600)
 ORDER_POLL_INTERVAL = env.int("ORDER_POLL_INTERVAL", default=60)
 ORDER_PLACE_SWEEP_INTERVAL = env.int("ORDER_PLACE_SWEEP_INTERVAL", default=30)
+
+# Payments. PANEL_BASE_URL (https://panel.example.com) is how gateways reach our webhooks and
+# send customers back; unset, the address of the customer's own request is used.
+PANEL_BASE_URL = env.str("PANEL_BASE_URL", default="").rstrip("/")
+# The test gateway pays without money: it exists only with DEBUG or this set to 1.
+PAYMENTS_TEST_GATEWAY = env.bool("PAYMENTS_TEST_GATEWAY", default=False)
+PAYMENT_CONNECT_TIMEOUT = env.float("PAYMENT_CONNECT_TIMEOUT", default=5.0)
+PAYMENT_READ_TIMEOUT = env.float("PAYMENT_READ_TIMEOUT", default=20.0)
+# The sweep asks a gateway about a deposit still pending after this many minutes, then again
+# every DEPOSIT_RECHECK_SECONDS until it is paid or expires.
+DEPOSIT_CHECK_AFTER_MINUTES = env.int("DEPOSIT_CHECK_AFTER_MINUTES", default=10)
+DEPOSIT_RECHECK_SECONDS = env.int("DEPOSIT_RECHECK_SECONDS", default=300)
+DEPOSIT_SWEEP_INTERVAL = env.int("DEPOSIT_SWEEP_INTERVAL", default=120)
 
 # Our own /api/v2 throttling (per key and per IP).
 API_THROTTLE_KEY_RATE = env.str("API_THROTTLE_KEY_RATE", default="3000/min")
@@ -239,4 +265,5 @@ CELERY_BEAT_SCHEDULE = {
     "orders-dripfeed": {"task": "orders.tasks.dripfeed_task", "schedule": ORDER_PLACE_SWEEP_INTERVAL},
     "services-sync": {"task": "orders.tasks.services_sync_task", "schedule": SERVICES_SYNC_INTERVAL},
     "provider-balances": {"task": "orders.tasks.provider_balances_task", "schedule": 900},
+    "deposits-sweep": {"task": "billing.tasks.deposits_sweep_task", "schedule": DEPOSIT_SWEEP_INTERVAL},
 }

@@ -126,13 +126,15 @@ def _parent_move(parent: Order, runs: list[Order]) -> Move | None:
             status = S.CANCELED
         else:
             status = S.PARTIAL
-        return Move(order_id=parent.pk, status=status, fields=fields, reason="every run settled")
+        return Move(
+            order_id=parent.pk, from_status=parent.status, status=status, fields=fields, reason="every run settled"
+        )
     started = any(run.status in (S.IN_PROGRESS, S.PROCESSING, *FINAL) for run in runs)
     status = S.IN_PROGRESS if started and parent.status == S.PENDING else None
     changed = any(getattr(parent, name) != value for name, value in fields.items())
     if status is None and not changed:
         return None
-    return Move(order_id=parent.pk, status=status, fields=fields, reason="runs under way")
+    return Move(order_id=parent.pk, from_status=parent.status, status=status, fields=fields, reason="runs under way")
 
 
 def dripfeed_cancel(*, user, order: Order) -> Order:

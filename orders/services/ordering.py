@@ -1,9 +1,10 @@
 """Taking an order: validate it for its service, charge it, and queue its placement."""
 
+import hashlib
 import logging
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -14,7 +15,7 @@ from orders.models import Order, Refill, Service
 from orders.order_fields import Code, OrderInvalid
 from orders.order_types import order_fields_clean
 from orders.pricing import MONEY_CEILING, order_price
-from orders.services.transitions import ACTIVE, UPSTREAM_ACTIVE, InvalidTransition, order_transition
+from orders.services.transitions import ACTIVE, UPSTREAM_ACTIVE, StatusChanged, order_transition
 
 logger = logging.getLogger(__name__)
 
@@ -48,18 +49,17 @@ def order_create(*, user, service_id: object, data: dict, kind: str | None = Non
         )
     if service.kind == Service.Kind.PRODUCT:
         _product_stock_check(service=service, quantity=clean.quantity)
-    if (
-        service.refuse_active_link
-        and clean.link
-        and Order.objects.filter(user=user, link=clean.link, status__in=ACTIVE).exists()
-    ):
-        raise OrderInvalid(ACTIVE_LINK_MESSAGE, field="link", code=Code.ACTIVE_LINK)
+    guard_link = service.refuse_active_link and bool(clean.link)
     price = order_price(service=service, quantity=clean.quantity, runs=clean.runs)
     # Runs the provider cannot take (it advertises no drip-feed) are run by the panel: orders.services.dripfeed.
     by_panel = clean.runs is not None and not service.dripfeed
     if price.charge >= MONEY_CEILING or price.cost >= MONEY_CEILING:
         raise InsufficientFunds()  # no balance can hold it: refused before the row would overflow its column
     with transaction.atomic():
+        if guard_link:
+            _link_guard_lock(user_id=user.pk, link=clean.link)
+            if Order.objects.filter(user=user, link=clean.link, status__in=ACTIVE).exists():
+                raise OrderInvalid(ACTIVE_LINK_MESSAGE, field="link", code=Code.ACTIVE_LINK)
         if service.kind == Service.Kind.PRODUCT and service.inventory is not None:
             _product_stock_take(service=service, quantity=clean.quantity)
         order = Order.objects.create(
@@ -112,6 +112,22 @@ def _product_stock_take(*, service: Service, quantity: int) -> None:
     if not taken:
         raise OrderInvalid(OUT_OF_STOCK, field="product", code=Code.OUT_OF_STOCK)
     Service.objects.filter(pk=service.pk, inventory=0).update(in_stock=False)
+
+
+def _link_guard_lock(*, user_id: int, link: str) -> None:
+    """Serialize the orders of one customer on one link until the transaction ends.
+
+    Without it, simultaneous adds all see "no active order on this link" and all go through.
+    On PostgreSQL a transaction-level advisory lock keyed on (customer, link) makes the check
+    and the insert atomic for that pair only (a hash collision merely makes two unrelated pairs
+    wait for each other). SQLite needs nothing: our transactions there are IMMEDIATE, so
+    writers already run one at a time. Other databases keep the check without the lock.
+    """
+    if connection.vendor != "postgresql":
+        return
+    digest = hashlib.blake2b(f"order-link:{user_id}:{link}".encode(), digest_size=8).digest()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest, "big", signed=True)])
 
 
 def _service_for_sale(service_id: object, *, kind: str | None) -> Service:
@@ -195,30 +211,43 @@ def refill_request(*, user, order_id: object) -> Refill:
         return Refill.objects.create(order=order, user=user)
 
 
+# Statuses in which a customer's cancel is recorded for the workers: an order still awaiting
+# (a refused connection put it back) is cancelled by the worker that claims it, before it sends
+# anything; one being placed or running is cancelled at the provider once it has an upstream id.
+CANCEL_REQUESTABLE = (Order.Status.AWAITING, Order.Status.PLACING, *UPSTREAM_ACTIVE)
+
+
 def order_cancel_request(*, user, order_id: object) -> Order:
-    """A customer asks to cancel. Before placement it is cancelled and refunded at once;
-    upstream it is sent as a cancel request, and the refund follows the status the provider reports."""
+    """A customer asks to cancel.
+
+    An order awaiting placement is cancelled and refunded at once if this request locks its row
+    before a worker claims it; the worker then finds nothing to place. Otherwise (the worker won,
+    or the order was already placed) the cancel is recorded on the order and sent upstream by the
+    next cancel batch, and the refund follows the status the provider reports. Never both: the
+    refund here is a compare-and-set from `awaiting`, which a claimed order has left.
+    """
     order = _customer_order(user=user, order_id=order_id)
     if order.status == Order.Status.AWAITING:
         try:
             return order_transition(
                 order_id=order.pk,
+                from_status=Order.Status.AWAITING,
                 status=Order.Status.CANCELED,
                 actor=f"customer:{user.pk}",
                 reason="cancelled by the customer before placement",
             )
-        except InvalidTransition:
-            order.refresh_from_db()  # a worker claimed it meanwhile: fall through to an upstream cancel
+        except StatusChanged:
+            pass  # a worker claimed it first: the cancel goes upstream
     if not order.service.cancel:
         raise OrderInvalid("Cancel is disabled for this service")
-    if order.status not in UPSTREAM_ACTIVE and order.status != Order.Status.PLACING:
-        raise OrderInvalid("The order cannot be cancelled now.")
-    updated = Order.objects.filter(pk=order.pk, cancel_requested_at__isnull=True).update(
-        cancel_requested_at=timezone.now()
-    )
-    if not updated:
-        raise OrderInvalid("Cancellation of this order was already requested.")
+    requested = Order.objects.filter(
+        pk=order.pk, status__in=CANCEL_REQUESTABLE, cancel_requested_at__isnull=True
+    ).update(cancel_requested_at=timezone.now())
     order.refresh_from_db()
+    if not requested:
+        if order.cancel_requested_at is not None and order.status in ACTIVE:
+            raise OrderInvalid("Cancellation of this order was already requested.")
+        raise OrderInvalid("The order cannot be cancelled now.")
     return order
 
 
@@ -234,9 +263,13 @@ def _customer_order(*, user, order_id: object) -> Order:
 
 
 def order_review_resend(*, order_id: int, staff_id: int) -> Order:
-    """An operator checked the provider and found no order: send it again."""
+    """An operator checked the provider and found no order: send it again.
+
+    Only from review, compare-and-set: an order a worker is still placing is never queued twice.
+    """
     order = order_transition(
         order_id=order_id,
+        from_status=Order.Status.NEEDS_REVIEW,
         status=Order.Status.AWAITING,
         actor=f"staff:{staff_id}",
         reason="resend after review",
@@ -252,42 +285,51 @@ def order_review_attach(*, order_id: int, upstream_order_id: str, staff_id: int)
     if not upstream_order_id:
         raise OrderInvalid("The provider's order id is required.")
     order = Order.objects.get(pk=order_id)
+    duplicate = OrderInvalid(f"Another order already has the provider's id {upstream_order_id}.")
     if (
         Order.objects.filter(provider_id=order.provider_id, upstream_order_id=upstream_order_id)
         .exclude(pk=order_id)
         .exists()
     ):
-        raise OrderInvalid(f"Another order already has the provider's id {upstream_order_id}.")
-    return order_transition(
-        order_id=order_id,
-        status=Order.Status.PENDING,
-        actor=f"staff:{staff_id}",
-        reason="upstream id attached after review",
-        upstream_order_id=upstream_order_id,
-        placed_at=timezone.now(),
-        error="",
-    )
+        raise duplicate
+    try:
+        return order_transition(
+            order_id=order_id,
+            from_status=Order.Status.NEEDS_REVIEW,
+            status=Order.Status.PENDING,
+            actor=f"staff:{staff_id}",
+            reason="upstream id attached after review",
+            upstream_order_id=upstream_order_id,
+            placed_at=timezone.now(),
+            error="",
+        )
+    except IntegrityError:
+        raise duplicate from None  # the same id was recorded on another order meanwhile
 
 
 STAFF_CANCELLABLE = (Order.Status.AWAITING, Order.Status.NEEDS_REVIEW)
 
 
 def order_cancel_refund(*, order_id: int, staff_id: int, reason: str = "") -> Order:
-    """An operator cancels an order that is not running upstream, refunding it in full.
+    """An operator cancels an order that is certainly not running upstream, refunding it in full.
 
-    An order the provider is working on is cancelled there (a customer's cancel request), so
-    that the refund follows what the provider really delivered.
+    Only from awaiting placement or review, compare-and-set: if a worker claims the order first,
+    the operator is told and nothing is refunded. An order the provider is working on is
+    cancelled there (a customer's cancel request), so that the refund follows what the provider
+    really delivered.
     """
-    status = Order.objects.values_list("status", flat=True).get(pk=order_id)
-    if status not in STAFF_CANCELLABLE:
+    try:
+        return order_transition(
+            order_id=order_id,
+            from_status=STAFF_CANCELLABLE,
+            status=Order.Status.CANCELED,
+            actor=f"staff:{staff_id}",
+            reason=reason or "cancelled by staff",
+            error=reason or "Cancelled by staff.",
+        )
+    except StatusChanged:
+        status = Order.objects.values_list("status", flat=True).get(pk=order_id)
         raise OrderInvalid(
             f"Order {order_id} is {Order.Status(status).label}: only orders awaiting placement or review can be "
             "cancelled with a full refund; running orders are cancelled at the provider."
-        )
-    return order_transition(
-        order_id=order_id,
-        status=Order.Status.CANCELED,
-        actor=f"staff:{staff_id}",
-        reason=reason or "cancelled by staff",
-        error=reason or "Cancelled by staff.",
-    )
+        ) from None

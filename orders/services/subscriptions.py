@@ -48,7 +48,13 @@ def subscriptions_hold_check(*, provider_id: int, actor: str = "hold-check") -> 
     if not used_up:
         return 0
     moves = [
-        Move(order_id=order.pk, status=Order.Status.COMPLETED, reason="hold used up", fields={"error": HOLD_USED_UP})
+        Move(
+            order_id=order.pk,
+            from_status=order.status,
+            status=Order.Status.COMPLETED,
+            reason="hold used up",
+            fields={"error": HOLD_USED_UP},
+        )
         for order in used_up
     ]
     settled = orders_transition(moves=moves, actor=actor)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import IntegrityError
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -21,14 +22,13 @@ from orders.services.transitions import UPSTREAM_ACTIVE, InvalidTransition, Move
 from providers.client import OrderStatusResult, ProductOrderStatusResult
 from providers.errors import ProviderError, ProviderUnreachable
 from providers.models import Provider
+from providers.protocol import PROTOCOL_BATCH
 from providers.services import provider_client
 from providers.statuses import OrderStatus, RefillStatus
 
 logger = logging.getLogger(__name__)
 S = Order.Status
 
-# The protocol accepts at most 100 ids per status/refill/cancel call.
-UPSTREAM_BATCH = 100
 # Attempts to send an order whose connection was refused before anything was sent.
 MAX_CONNECT_ATTEMPTS = 5
 
@@ -50,7 +50,7 @@ REFILL_STATUS_MAP = {
 }
 
 
-def _chunks(items: list, size: int = UPSTREAM_BATCH):
+def _chunks(items: list, size: int = PROTOCOL_BATCH):
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -65,7 +65,12 @@ class PlaceOutcome:
 
 
 def order_place(*, order_id: int, actor: str = "worker") -> PlaceOutcome:
-    """Send one awaiting order upstream with `add`; only the caller that claims it sends."""
+    """Send one awaiting order upstream with `add`; only the caller that claims it sends.
+
+    A customer's cancel recorded before the claim is honoured here: the order is cancelled and
+    refunded without being sent. One recorded later (while `add` is on its way) is sent upstream
+    by `cancels_send` once the placement is recorded, since the order then runs at the provider.
+    """
     order = Order.objects.select_related("service__provider_service", "provider").filter(pk=order_id).first()
     if order is None or order.status != S.AWAITING:
         return PlaceOutcome(order_id=order_id, claimed=False)
@@ -80,6 +85,16 @@ def order_place(*, order_id: int, actor: str = "worker") -> PlaceOutcome:
     )
     if not claimed:
         return PlaceOutcome(order_id=order_id, claimed=False)
+    # Read after the claim: a cancel recorded before it is seen here, one recorded after it goes upstream.
+    if Order.objects.filter(pk=order_id, cancel_requested_at__isnull=False).exists():
+        _move(
+            order_id,
+            from_status=S.PLACING,
+            status=S.CANCELED,
+            actor=actor,
+            reason="cancelled by the customer before placement",
+        )
+        return PlaceOutcome(order_id=order_id, claimed=True, status=S.CANCELED)
     try:
         with provider_client(provider=order.provider) as client:
             if order.service.kind == Service.Kind.PRODUCT:
@@ -95,17 +110,55 @@ def order_place(*, order_id: int, actor: str = "worker") -> PlaceOutcome:
     except Exception as error:
         # An unexpected failure after the request may have left: the operator decides.
         logger.exception("order %s: unexpected error while placing", order_id)
-        _move(order_id, S.NEEDS_REVIEW, actor, f"Unexpected error while placing: {error!r}"[:500])
+        reason = f"Unexpected error while placing: {error!r}"[:500]
+        _move(order_id, from_status=S.PLACING, status=S.NEEDS_REVIEW, actor=actor, reason=reason)
         return PlaceOutcome(order_id=order_id, claimed=True, status=S.NEEDS_REVIEW)
-    placed = {"upstream_order_id": result.order_id, "placed_at": timezone.now(), "error": ""}
-    # A slow answer may find the order already sent to review by the stuck-order sweep: the id still counts.
-    for current in (S.PLACING, S.NEEDS_REVIEW):
-        if order_move_if(
-            order_id=order_id, from_status=current, to_status=S.PENDING, actor=actor, reason="placed upstream", **placed
-        ):
-            return PlaceOutcome(order_id=order_id, claimed=True, status=S.PENDING)
-    logger.error("order %s: placed upstream as %s but no longer placing", order_id, result.order_id)
-    return PlaceOutcome(order_id=order_id, claimed=True, status=S.NEEDS_REVIEW, message=result.order_id)
+    return _placement_record(order=order, upstream_order_id=result.order_id, actor=actor)
+
+
+def _placement_record(*, order: Order, upstream_order_id: str, actor: str) -> PlaceOutcome:
+    """placing → pending with the upstream id, compare-and-set.
+
+    A slow answer may find the order already sent to review by the stuck-order sweep: the id
+    still counts. A customer's cancel recorded meanwhile stays on the row and is sent upstream by
+    the next `cancels_send`. An id the provider already gave another of our orders cannot be
+    recorded: the order goes to review at once, the duplicate id named for the operator.
+    """
+    placed = {"upstream_order_id": upstream_order_id, "placed_at": timezone.now(), "error": ""}
+    try:
+        recorded = order_move_if(
+            order_id=order.pk,
+            from_status=(S.PLACING, S.NEEDS_REVIEW),
+            to_status=S.PENDING,
+            actor=actor,
+            reason="placed upstream",
+            **placed,
+        )
+    except IntegrityError:
+        other = (
+            Order.objects.filter(provider_id=order.provider_id, upstream_order_id=upstream_order_id)
+            .exclude(pk=order.pk)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        reason = (
+            f"The provider answered `add` with order id {upstream_order_id}, which it had already given "
+            f"our order {other}: check both orders at the provider."
+        )
+        logger.error("order %s: %s", order.pk, reason)
+        _move(
+            order.pk,
+            from_status=(S.PLACING, S.NEEDS_REVIEW),
+            status=S.NEEDS_REVIEW,
+            actor=actor,
+            reason=reason,
+            error="Waiting for a check by our staff.",
+        )
+        return PlaceOutcome(order_id=order.pk, claimed=True, status=S.NEEDS_REVIEW, message=reason)
+    if recorded:
+        return PlaceOutcome(order_id=order.pk, claimed=True, status=S.PENDING)
+    logger.error("order %s: placed upstream as %s but no longer placing", order.pk, upstream_order_id)
+    return PlaceOutcome(order_id=order.pk, claimed=True, status=S.NEEDS_REVIEW, message=upstream_order_id)
 
 
 def order_add_fields(*, order: Order) -> dict:
@@ -124,28 +177,34 @@ def order_add_fields(*, order: Order) -> dict:
     return fields
 
 
-def _move(order_id: int, status: str, actor: str, reason: str, **fields) -> list[Order]:
-    return orders_transition(moves=[Move(order_id=order_id, status=status, fields=fields, reason=reason)], actor=actor)
+def _move(
+    order_id: int, *, from_status: str | tuple[str, ...], status: str, actor: str, reason: str, **fields
+) -> list[Order]:
+    move = Move(order_id=order_id, from_status=from_status, status=status, fields=fields, reason=reason)
+    return orders_transition(moves=[move], actor=actor)
 
 
 def _placement_failed(*, order: Order, error: ProviderError, attempts: int, actor: str) -> PlaceOutcome:
     if error.permanent:
         # The upstream refused (incorrect service or link, its own funds, quantity): refund in full.
-        _move(order.pk, S.CANCELED, actor, f"Refused by the provider: {error.message}", error=error.message[:500])
+        reason = f"Refused by the provider: {error.message}"
+        _move(order.pk, from_status=S.PLACING, status=S.CANCELED, actor=actor, reason=reason, error=error.message[:500])
         return PlaceOutcome(order_id=order.pk, claimed=True, status=S.CANCELED, message=error.message)
     if isinstance(error, ProviderUnreachable) and not error.request_sent:
         if attempts >= MAX_CONNECT_ATTEMPTS:
             message = "The provider could not be reached; the order was cancelled and refunded."
-            _move(order.pk, S.CANCELED, actor, str(error), error=message)
+            _move(order.pk, from_status=S.PLACING, status=S.CANCELED, actor=actor, reason=str(error), error=message)
             return PlaceOutcome(order_id=order.pk, claimed=True, status=S.CANCELED, message=message)
-        _move(order.pk, S.AWAITING, actor, f"not sent, will retry: {error}"[:500])
+        reason = f"not sent, will retry: {error}"[:500]
+        _move(order.pk, from_status=S.PLACING, status=S.AWAITING, actor=actor, reason=reason)
         return PlaceOutcome(order_id=order.pk, claimed=True, status=S.AWAITING, retry=True, message=str(error))
     # The request may have reached the provider: sending again could place a second order.
     _move(
         order.pk,
-        S.NEEDS_REVIEW,
-        actor,
-        f"answer lost after sending: {error}"[:500],
+        from_status=S.PLACING,
+        status=S.NEEDS_REVIEW,
+        actor=actor,
+        reason=f"answer lost after sending: {error}"[:500],
         error="Waiting for a check by our staff.",
     )
     return PlaceOutcome(order_id=order.pk, claimed=True, status=S.NEEDS_REVIEW, message=str(error))
@@ -165,6 +224,7 @@ def orders_stuck_review(*, actor: str = "sweeper") -> int:
     moves = [
         Move(
             order_id=pk,
+            from_status=S.PLACING,
             status=S.NEEDS_REVIEW,
             reason="stuck in placing",
             fields={"error": "Waiting for a check by our staff."},
@@ -186,7 +246,8 @@ def _status_move(
     order_id: int, result: OrderStatusResult | ProductOrderStatusResult | None, *, provider: Provider
 ) -> Move:
     if result is None or result.error:
-        return Move(order_id=order_id, status=None, fields={"error": (result.error if result else "no answer")[:500]})
+        error = (result.error if result else "no answer")[:500]
+        return Move(order_id=order_id, from_status=UPSTREAM_ACTIVE, status=None, fields={"error": error})
     fields = {"upstream_status": result.raw_status[:64], "error": ""}
     if isinstance(result, ProductOrderStatusResult):
         # What the customer bought (an account, a code) is delivered through the order itself.
@@ -203,8 +264,9 @@ def _status_move(
         fields["upstream_charge"] = service_cost(provider=provider, upstream_rate=result.charge)
     if result.status is None:
         logger.warning("order %s: unknown upstream status %r; kept active", order_id, result.raw_status)
-        return Move(order_id=order_id, status=None, fields=fields)
-    return Move(order_id=order_id, status=ORDER_STATUS_MAP[result.status], fields=fields, reason="status poll")
+        return Move(order_id=order_id, from_status=UPSTREAM_ACTIVE, status=None, fields=fields)
+    status = ORDER_STATUS_MAP[result.status]
+    return Move(order_id=order_id, from_status=UPSTREAM_ACTIVE, status=status, fields=fields, reason="status poll")
 
 
 def orders_poll(*, provider_id: int, actor: str = "poller") -> PollReport:

@@ -20,6 +20,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, TypeVar
 
+from providers.protocol import PROTOCOL_BATCH
 from providers.simulator.catalog import (
     Product,
     Service,
@@ -32,7 +33,6 @@ FAULTS = ("timeout", "500", "garbage", "html", "lost_response", "no_funds")
 RANDOM_FAULTS = ("timeout", "500", "garbage", "html", "lost_response")
 FATES = ("completed", "partial", "canceled")
 REFILL_FATES = ("completed", "rejected")
-MAX_IDS = 100  # the protocol's documented limit for comma-separated ids
 FIRST_ORDER_ID = 10_001
 FIRST_REFILL_ID = 501
 FIRST_PRODUCT_ORDER_ID = 70_001
@@ -507,8 +507,8 @@ class SimulatedProvider:
         tokens = list(dict.fromkeys(token.strip() for token in text.split(",") if token.strip()))
         if not tokens:
             raise _Refusal("Incorrect request")
-        if len(tokens) > MAX_IDS:
-            raise _Refusal(f"Too many IDs: up to {MAX_IDS} at once")
+        if len(tokens) > PROTOCOL_BATCH:
+            raise _Refusal(f"Too many IDs: up to {PROTOCOL_BATCH} at once")
         return tokens
 
     # Orders.

@@ -179,7 +179,9 @@ def test_a_worker_dying_between_add_and_saving_the_id_leaves_the_order_for_revie
     user = UserFactory(balance="100")
     order = _order(upstream, user)
     # The worker claimed the order and sent `add`, then died before writing the upstream id.
-    order_transition(order_id=order.pk, status=S.PLACING, actor="worker", placing_started_at=timezone.now())
+    order_transition(
+        order_id=order.pk, from_status=S.AWAITING, status=S.PLACING, actor="worker", placing_started_at=timezone.now()
+    )
     provider_client(provider=upstream.provider).add(**order_add_fields(order=Order.objects.get(pk=order.pk)))
     settings.ORDER_PLACING_STUCK_SECONDS = 0
     orders_cycle()

@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Permission
 
 from orders.models import Order
 from tests.orders.factories import OrderFactory
@@ -11,7 +12,9 @@ pytestmark = pytest.mark.django_db
 
 
 def test_the_dashboard_shows_money_statuses_low_balances_and_the_review_queue(client):
-    client.force_login(UserFactory(is_staff=True))
+    operator = UserFactory(is_staff=True)
+    operator.user_permissions.add(Permission.objects.get(codename="view_dashboard"))
+    client.force_login(operator)
     ProviderFactory(name="Cheap upstream", balance=Decimal("2"), low_balance_alert=Decimal("10"))
     OrderFactory(charge=Decimal("3"), cost=Decimal("2"), status=Order.Status.COMPLETED)
     OrderFactory(charge=Decimal("1"), refunded=Decimal("0.5"), cost=Decimal("0.2"), upstream_charge=Decimal("0.1"))
@@ -29,3 +32,8 @@ def test_customers_cannot_open_the_dashboard(client):
     client.force_login(UserFactory())
     response = client.get("/admin/dashboard/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_staff_without_the_dashboard_permission_are_refused(client):
+    client.force_login(UserFactory(is_staff=True))
+    assert client.get("/admin/dashboard/").status_code == 403

@@ -11,6 +11,7 @@ transaction: `orders_cycle` then places orders one at a time, as it does in any 
 
 from collections import Counter
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -47,6 +48,8 @@ from orders.services.ordering import (
     refill_request,
 )
 from orders.services.transitions import UPSTREAM_ACTIVE, InvalidTransition
+from orders.services.upstream import order_place
+from providers.client import ProviderClient
 from providers.models import Provider
 from providers.simulator.server import SimulatorServer
 from providers.simulator.state import FIRST_ORDER_ID, ManualClock, SimulatedProvider
@@ -72,6 +75,8 @@ FAULT_ACTIONS = (None, "add", "add", "status", "cancel", "refill", "refill_statu
 REFILLABLE = Order.objects.filter(status__in=[S.COMPLETED, S.PARTIAL], service__refill=True, refills__isnull=True)
 CANCELLABLE = Order.objects.filter(status__in=UPSTREAM_ACTIVE, service__cancel=True, cancel_requested_at__isnull=True)
 UPSTREAM_WORDS = {"Completed": S.COMPLETED, "Partial": S.PARTIAL, "Canceled": S.CANCELED}
+# The reason of a worker's claim that ended in the customer's cancel before anything was sent.
+CANCELLED_BEFORE_SENDING = "cancelled by the customer before placement"
 
 
 class OrdersMachine(RuleBasedStateMachine):
@@ -187,6 +192,50 @@ class OrdersMachine(RuleBasedStateMachine):
                 assert (after.status, after.refunded) == (S.CANCELED, order.charge)
             else:
                 assert upstream_cancel and after.cancel_requested_at is not None
+
+    @precondition(lambda self: Order.objects.filter(status=S.AWAITING).exists())
+    @rule(data=st.data(), after_answer=st.booleans())
+    def customer_cancels_while_a_worker_places_the_order(self, data, after_answer):
+        """The cancel arrives while the order is `placing`: before `add` leaves, or once its answer is in.
+
+        It never refunds the order here then: it is recorded, and sent upstream once the order has an
+        upstream id (the provider's Canceled then refunds it), or honoured by the next claim if the
+        order comes back to awaiting.
+        """
+        awaiting = sorted(Order.objects.filter(status=S.AWAITING).values_list("pk", flat=True))
+        order = Order.objects.select_related("service").get(pk=data.draw(st.sampled_from(awaiting), label="order"))
+        answers: list = []
+        original = ProviderClient.add
+
+        def add(client, **fields):
+            if not after_answer:
+                answers.append(self._cancel_while_placing(order))
+            result = original(client, **fields)
+            if after_answer:
+                answers.append(self._cancel_while_placing(order))
+            return result
+
+        with mock.patch.object(ProviderClient, "add", add):
+            order_place(order_id=order.pk)
+        after = Order.objects.get(pk=order.pk)
+        if answers and answers[0] is not None:
+            assert after.cancel_requested_at is not None
+            assert after.status != S.CANCELED or after.upstream_order_id is None
+        else:
+            assert after.cancel_requested_at is None
+        if after.upstream_order_id is not None:
+            assert after.refunded == 0
+
+    def _cancel_while_placing(self, order: Order) -> Order | None:
+        assert Order.objects.get(pk=order.pk).status == S.PLACING
+        try:
+            answer = order_cancel_request(user=order.user, order_id=order.pk)
+        except PanelError as error:
+            assert not order.service.cancel and error.message == "Cancel is disabled for this service"
+            return None
+        assert order.service.cancel
+        assert (answer.status, answer.refunded) == (S.PLACING, Decimal("0"))
+        return answer
 
     # The operator.
 
@@ -308,7 +357,9 @@ class OrdersMachine(RuleBasedStateMachine):
     def the_provider_never_holds_two_orders_for_one_of_ours(self):
         adds = sum(1 for action, _ in self.sim.requests if action == "add")
         claims = OrderEvent.objects.filter(from_status=S.AWAITING, to_status=S.PLACING).count()
-        assert adds == claims  # every claim sends one `add`, and nothing else does
+        unsent = OrderEvent.objects.filter(from_status=S.PLACING, reason=CANCELLED_BEFORE_SENDING).count()
+        # Every claim sends one `add`, unless the customer's cancel was already recorded; nothing else sends.
+        assert adds == claims - unsent
         assert self.sim.order_count <= claims
         ours = dict(Order.objects.values_list("link", "upstream_order_id"))
         per_link = Counter(view.link for view in self._sim_orders())
@@ -318,6 +369,18 @@ class OrdersMachine(RuleBasedStateMachine):
         for view in self._sim_orders():
             upstream_id = ours[view.link]
             assert upstream_id in (None, str(view.id))
+
+    @invariant()
+    def no_order_is_refunded_here_while_it_runs_upstream(self):
+        """Only the provider's final word refunds an order it holds (or an operator's explicit decision)."""
+        staff_cancelled = set(
+            OrderEvent.objects.filter(actor__startswith="staff:", to_status=S.CANCELED).values_list("order", flat=True)
+        )
+        ours = {order.link: order for order in Order.objects.all()}
+        for view in self._sim_orders():
+            order = ours[view.link]
+            if order.refunded > 0 and order.pk not in staff_cancelled:
+                assert view.final, (order.pk, order.status, view)
 
     def _sim_orders(self):
         return [self.sim.order(order_id) for order_id in range(FIRST_ORDER_ID, FIRST_ORDER_ID + self.sim.order_count)]
