@@ -94,11 +94,10 @@ def balance_credit_many(*, credits: Sequence[Credit]) -> list[LedgerEntry]:
         # Checked under the customers' locks, so a concurrent retry of the same refund waits
         # for the first and then finds its row.
         references = {credit.reference for credit in credits if credit.reference}
-        written = (
-            {(entry.kind, entry.reference): entry for entry in LedgerEntry.objects.filter(reference__in=references)}
-            if references
-            else {}
-        )
+        # With the kinds too, the lookup is a scan of the unique (kind, reference) index, not of the ledger.
+        kinds = {credit.kind for credit in credits if credit.reference}
+        existing = LedgerEntry.objects.filter(kind__in=kinds, reference__in=references) if references else []
+        written = {(entry.kind, entry.reference): entry for entry in existing}
         results: list[LedgerEntry] = []
         new_entries: list[LedgerEntry] = []
         overflow = False

@@ -14,7 +14,7 @@ from django.utils.html import format_html
 
 from core.errors import PanelError
 from core.staff import admin_permission_view
-from orders.models import Category, Order, OrderEvent, Refill, Service, ServiceChange
+from orders.models import Alert, Category, Order, OrderEvent, Refill, Service, ServiceAlternative, ServiceChange
 from orders.services.catalog import (
     catalog_reprice,
     service_operator_edit,
@@ -22,6 +22,7 @@ from orders.services.catalog import (
     services_sync,
     sync_progress,
 )
+from orders.services.failover import service_alternative_check
 from orders.services.ordering import order_cancel_refund, order_review_attach, order_review_resend
 from orders.services.transitions import FINAL
 from providers.errors import ProviderError
@@ -167,6 +168,35 @@ class CategoryAdmin(admin.ModelAdmin):
     search_fields = ("name",)
 
 
+class ServiceAlternativeForm(forms.ModelForm):
+    class Meta:
+        model = ServiceAlternative
+        fields = ["position", "provider_service"]
+
+    def clean(self):
+        cleaned = super().clean()
+        provider_service = cleaned.get("provider_service")
+        if provider_service is not None and self.instance.service_id is not None:
+            try:
+                service_alternative_check(service=self.instance.service, provider_service=provider_service)
+            except PanelError as error:
+                self.add_error("provider_service", error.message)
+        return cleaned
+
+
+class ServiceAlternativeInline(admin.TabularInline):
+    """Failover: where an order goes when the providers before it refuse it. Editing it takes the
+    ServiceAlternative permissions (add, change, delete) on top of change_service."""
+
+    model = ServiceAlternative
+    form = ServiceAlternativeForm
+    fk_name = "service"
+    extra = 0
+    autocomplete_fields = ("provider_service",)
+    verbose_name = "alternative provider service (failover)"
+    verbose_name_plural = "alternative provider services (failover, tried in order of position)"
+
+
 @admin.register(Service)
 class ServiceAdmin(admin.ModelAdmin):
     list_display = (
@@ -214,6 +244,7 @@ class ServiceAdmin(admin.ModelAdmin):
         *readonly_fields,
     )
     actions = ["enable", "disable"]
+    inlines = [ServiceAlternativeInline]
 
     def has_add_permission(self, request):
         return False
@@ -375,3 +406,21 @@ class OrderAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/orders/order/attach.html", context)
+
+
+@admin.register(Alert)
+class AlertAdmin(admin.ModelAdmin):
+    """Alerts are raised and resolved by the periodic check (orders/services/alerts.py): read only."""
+
+    list_display = ("first_seen_at", "kind", "message", "last_seen_at", "resolved_at", "notified_at")
+    list_filter = ("kind", ("resolved_at", admin.EmptyFieldListFilter))
+    search_fields = ("message", "=subject")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

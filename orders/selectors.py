@@ -1,13 +1,13 @@
 from collections.abc import Iterable
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet, Sum, Value
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.money import money_round, money_sum_field
 from orders.models import NET_CHARGE, Order, Refill, Service
-from orders.services.transitions import ACTIVE
+from orders.services.transitions import ACTIVE, UPSTREAM_ACTIVE
 from providers.models import Provider
 
 
@@ -75,10 +75,33 @@ def staff_dashboard_figures(*, now=None) -> dict:
         "today": period(today),
         "month": period(month),
         "providers": [
-            {"provider": p, "low": p.balance is not None and p.balance < p.low_balance_alert} for p in providers
+            {
+                "provider": p,
+                "low": p.balance is not None and p.balance < p.low_balance_alert,
+                # Failing: its last calls failed; left alone: its circuit is open, the workers skip it until then.
+                "failing": p.failing_since is not None,
+                "left_alone": p.next_probe_at is not None and p.next_probe_at > now,
+            }
+            for p in providers
         ],
         "review_queue": list(
             Order.objects.filter(status=Order.Status.NEEDS_REVIEW).select_related("user", "service").order_by("pk")[:50]
         ),
         "failed_syncs": [p for p in providers if p.last_sync_ok is False],
     }
+
+
+def providers_with_work() -> list[int]:
+    """Active providers that have orders, refills or cancels in flight.
+
+    Two EXISTS probes per provider, each an index scan (orders by status and provider, refills
+    by status), instead of a join over every order: the cost follows the providers, not the orders.
+    """
+    orders = Order.objects.filter(provider=OuterRef("pk"), status__in=UPSTREAM_ACTIVE)
+    refills = Refill.objects.filter(order__provider=OuterRef("pk"), status__in=Refill.OPEN)
+    return list(
+        Provider.objects.filter(is_active=True)
+        .filter(Exists(orders) | Exists(refills))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )

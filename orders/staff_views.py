@@ -4,6 +4,7 @@ from django.shortcuts import render
 
 from core.staff import staff_permission_required
 from orders.selectors import staff_dashboard_figures
+from orders.services.alerts import alerts_open
 
 
 @staff_member_required
@@ -11,4 +12,6 @@ from orders.selectors import staff_dashboard_figures
 def staff_dashboard(request):
     """Revenue, cost and profit are the business's figures: a permission of their own (the Finance group's)."""
     context = {**admin.site.each_context(request), "title": "Dashboard", **staff_dashboard_figures()}
+    # Alerts are shown to whoever may view them (templates/staff/_alerts.html).
+    context["alerts"] = alerts_open() if request.user.has_perm("orders.view_alert") else None
     return render(request, "staff/dashboard.html", context)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -193,8 +194,29 @@ SERVICES_SYNC_INTERVAL = env.int("SERVICES_SYNC_INTERVAL", default=3600)
 
 # Orders and workers.
 ORDER_PLACING_STUCK_SECONDS = env.int("ORDER_PLACING_STUCK_SECONDS", default=600)
+# How often each provider is polled, and how often orders still awaiting placement are swept.
 ORDER_POLL_INTERVAL = env.int("ORDER_POLL_INTERVAL", default=60)
 ORDER_PLACE_SWEEP_INTERVAL = env.int("ORDER_PLACE_SWEEP_INTERVAL", default=30)
+# Seconds one provider's poll task may spend asking about statuses before it stops between calls;
+# the orders it did not reach are the first of the next run. Below the poll interval, so a run
+# usually ends before the next one is queued, and well below the task's soft time limit.
+ORDER_POLL_BUDGET_SECONDS = env.float("ORDER_POLL_BUDGET_SECONDS", default=45.0)
+# Placements (`add` requests) under way at once per provider; more wait, awaiting. 0: no cap.
+PROVIDER_MAX_INFLIGHT_PLACEMENTS = env.int("PROVIDER_MAX_INFLIGHT_PLACEMENTS", default=4)
+
+# Operator alerts (orders/services/alerts.py): checked every ALERT_CHECK_INTERVAL seconds, shown
+# on the staff dashboard and e-mailed once to STAFF_ALERT_EMAILS (empty: the active staff allowed
+# to view alerts). A provider is failing once all its calls have failed for
+# ALERT_PROVIDER_FAILING_MINUTES. An order is stuck once it has stayed in one status longer than
+# ALERT_STUCK_FACTOR times its service's median completion time, never sooner than
+# ALERT_STUCK_MIN_SECONDS; for a service with too few completed orders to know, after
+# ALERT_STUCK_UNKNOWN_SECONDS.
+ALERT_CHECK_INTERVAL = env.int("ALERT_CHECK_INTERVAL", default=300)
+ALERT_PROVIDER_FAILING_MINUTES = env.int("ALERT_PROVIDER_FAILING_MINUTES", default=10)
+ALERT_STUCK_FACTOR = env.float("ALERT_STUCK_FACTOR", default=3.0)
+ALERT_STUCK_MIN_SECONDS = env.int("ALERT_STUCK_MIN_SECONDS", default=3600)
+ALERT_STUCK_UNKNOWN_SECONDS = env.int("ALERT_STUCK_UNKNOWN_SECONDS", default=86400)
+STAFF_ALERT_EMAILS = env.list("STAFF_ALERT_EMAILS", default=[])
 
 # Payments. PANEL_BASE_URL (https://panel.example.com) is how gateways reach our webhooks and
 # send customers back; unset, the address of the customer's own request is used.
@@ -249,6 +271,26 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+if ORDER_POLL_BUDGET_SECONDS > CELERY_TASK_SOFT_TIME_LIMIT / 2:
+    # A run may still be in its last upstream call (with retries) when the budget ends.
+    raise ImproperlyConfigured(
+        f"ORDER_POLL_BUDGET_SECONDS must be at most {CELERY_TASK_SOFT_TIME_LIMIT // 2} "
+        f"(half the task soft time limit), not {ORDER_POLL_BUDGET_SECONDS:g}."
+    )
+
+# Queues: placement (`add`s wait on upstream panels), polling (one task per provider), sync
+# (catalog and balances) and default (the dispatchers). Every queue is declared here, so a
+# plain `celery -A panel worker` consumes them all; `-Q placement` and so on dedicate a worker.
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name), routing_key=name) for name in ("default", "placement", "polling", "sync")
+]
+CELERY_TASK_ROUTES = {
+    "orders.tasks.order_place_task": {"queue": "placement"},
+    "orders.tasks.provider_poll_task": {"queue": "polling"},
+    "orders.tasks.services_sync_task": {"queue": "sync"},
+    "orders.tasks.provider_balances_task": {"queue": "sync"},
+}
 
 LOGGING = {
     "version": 1,
@@ -261,9 +303,10 @@ LOGGING = {
 
 CELERY_BEAT_SCHEDULE = {
     "orders-place-sweep": {"task": "orders.tasks.orders_place_sweep", "schedule": ORDER_PLACE_SWEEP_INTERVAL},
-    "orders-poll": {"task": "orders.tasks.orders_poll_task", "schedule": ORDER_POLL_INTERVAL},
+    "orders-poll": {"task": "orders.tasks.orders_poll_dispatch", "schedule": ORDER_POLL_INTERVAL},
     "orders-dripfeed": {"task": "orders.tasks.dripfeed_task", "schedule": ORDER_PLACE_SWEEP_INTERVAL},
     "services-sync": {"task": "orders.tasks.services_sync_task", "schedule": SERVICES_SYNC_INTERVAL},
     "provider-balances": {"task": "orders.tasks.provider_balances_task", "schedule": 900},
     "deposits-sweep": {"task": "billing.tasks.deposits_sweep_task", "schedule": DEPOSIT_SWEEP_INTERVAL},
+    "alerts-check": {"task": "orders.tasks.alerts_check_task", "schedule": ALERT_CHECK_INTERVAL},
 }

@@ -387,6 +387,14 @@ class SimulatedProvider:
                 raise ValueError(f"no product {product_id}")
             self._inventory[product_id] = inventory
 
+    def withdraw_service(self, service_id: int) -> None:
+        """Stop listing a service and refuse new orders for it ("Incorrect service ID"), as a provider
+        that disabled or removed it does; orders already taken run on."""
+        with self._lock:
+            self._services = tuple(service for service in self._services if service.id != service_id)
+            self._services_by_id.pop(service_id, None)
+            self._services_body = None
+
     def force_next_fate(self, fate: str, *, remains: int | None = None, count: int = 1) -> None:
         """The next `count` orders end as `fate` ("completed", "partial" with `remains`, "canceled")."""
         if fate not in FATES:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0005_product_stock'),
+        ('orders', '0007_product_stock'),
     ]
 
     operations = [

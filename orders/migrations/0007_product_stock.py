@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0004_dripfeed_by_the_panel'),
+        ('orders', '0006_dripfeed_by_the_panel'),
     ]
 
     operations = [
