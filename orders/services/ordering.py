@@ -11,7 +11,7 @@ from django.utils import timezone
 from billing.errors import InsufficientFunds
 from billing.services import balance_debit
 from core.errors import PanelError
-from orders.models import Order, Refill, Service
+from orders.models import Order, Refill, Service, ServiceAlternative
 from orders.order_fields import Code, OrderInvalid
 from orders.order_types import order_fields_clean
 from orders.pricing import MONEY_CEILING, order_price
@@ -47,7 +47,9 @@ def order_create(*, user, service_id: object, data: dict, kind: str | None = Non
         raise OrderInvalid(
             f"Incorrect request: require is required ({service.require})", field="require", code=Code.REQUIRED
         )
-    if service.kind == Service.Kind.PRODUCT:
+    # A product short at its provider is still sold when an alternative may take it (failover.py).
+    count_stock = service.kind == Service.Kind.PRODUCT and not _has_alternatives(service=service)
+    if count_stock:
         _product_stock_check(service=service, quantity=clean.quantity)
     guard_link = service.refuse_active_link and bool(clean.link)
     price = order_price(service=service, quantity=clean.quantity, runs=clean.runs)
@@ -60,7 +62,7 @@ def order_create(*, user, service_id: object, data: dict, kind: str | None = Non
             _link_guard_lock(user_id=user.pk, link=clean.link)
             if Order.objects.filter(user=user, link=clean.link, status__in=ACTIVE).exists():
                 raise OrderInvalid(ACTIVE_LINK_MESSAGE, field="link", code=Code.ACTIVE_LINK)
-        if service.kind == Service.Kind.PRODUCT and service.inventory is not None:
+        if count_stock and service.inventory is not None:
             _product_stock_take(service=service, quantity=clean.quantity)
         order = Order.objects.create(
             user=user,
@@ -90,6 +92,12 @@ def order_create(*, user, service_id: object, data: dict, kind: str | None = Non
 
 
 OUT_OF_STOCK = "Product is out of stock"
+
+
+def _has_alternatives(*, service: Service) -> bool:
+    return ServiceAlternative.objects.filter(
+        service=service, provider_service__is_available=True, provider_service__provider__is_active=True
+    ).exists()
 
 
 def _product_stock_check(*, service: Service, quantity: int) -> None:
