@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "billing",
     "providers",
     "orders",
+    "support",
 ]
 
 MIDDLEWARE = [
@@ -154,6 +155,18 @@ EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="panel@localhost")
+# support.services.staff_notify e-mails STAFF_ALERT_EMAILS (below) and posts to this Telegram chat when both are set.
+TELEGRAM_BOT_TOKEN = env.str("TELEGRAM_BOT_TOKEN", default="")
+TELEGRAM_CHAT_ID = env.str("TELEGRAM_CHAT_ID", default="")
+
+# Support tickets: spam limits, and images attached to messages, kept outside the web root and
+# served only to the ticket's owner and staff.
+SUPPORT_MAX_OPEN_TICKETS = env.int("SUPPORT_MAX_OPEN_TICKETS", default=5)
+SUPPORT_MAX_MESSAGES_PER_HOUR = env.int("SUPPORT_MAX_MESSAGES_PER_HOUR", default=20)
+SUPPORT_ATTACHMENT_MAX_BYTES = env.int("SUPPORT_ATTACHMENT_MAX_BYTES", default=5 * 1024 * 1024)
+PRIVATE_MEDIA_ROOT = Path(env.str("PRIVATE_MEDIA_ROOT", default=str(VAR_DIR / "private")))
+# Seconds between runs of the notification outbox (order and deposit e-mails, low balance).
+NOTIFICATIONS_INTERVAL = env.int("NOTIFICATIONS_INTERVAL", default=60)
 
 # Security. With DEBUG off the defaults are the strict ones that `check --deploy` expects;
 # each can be relaxed by its variable (e.g. behind a TLS-terminating proxy).
@@ -307,6 +320,7 @@ CELERY_BEAT_SCHEDULE = {
     "orders-dripfeed": {"task": "orders.tasks.dripfeed_task", "schedule": ORDER_PLACE_SWEEP_INTERVAL},
     "services-sync": {"task": "orders.tasks.services_sync_task", "schedule": SERVICES_SYNC_INTERVAL},
     "provider-balances": {"task": "orders.tasks.provider_balances_task", "schedule": 900},
+    "notifications": {"task": "support.tasks.notifications_task", "schedule": NOTIFICATIONS_INTERVAL},
     "deposits-sweep": {"task": "billing.tasks.deposits_sweep_task", "schedule": DEPOSIT_SWEEP_INTERVAL},
     "alerts-check": {"task": "orders.tasks.alerts_check_task", "schedule": ALERT_CHECK_INTERVAL},
 }

@@ -533,4 +533,4 @@ def test_only_superusers_change_groups(client):
     )
     assert response.status_code == 403
     assert client.get(reverse("admin:auth_group_add")).status_code == 403
-    assert support.permissions.count() == 7
+    assert support.permissions.count() == 9  # panel 0002 and support 0002
