@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
+# The demo's simulated providers listen on this port and the next one.
+PROVIDER_PORT ?= 8001
 
 .PHONY: run test lint format install clean
 
@@ -14,13 +16,13 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 install: $(VENV)/.installed
 
-# The demo's simulated provider listens on localhost, an address production refuses.
+# The demo's simulated providers listen on localhost, an address production refuses.
 DEMO_ENV := DEBUG=1 PROVIDER_ALLOW_PRIVATE_URLS=1
 
 run: install
 	$(DEMO_ENV) $(PY) manage.py migrate --noinput
-	$(DEMO_ENV) $(PY) manage.py demo_setup
-	$(DEMO_ENV) $(PY) manage.py run_demo --port $(PORT)
+	$(DEMO_ENV) $(PY) manage.py demo_setup --provider-port $(PROVIDER_PORT)
+	$(DEMO_ENV) $(PY) manage.py run_demo --port $(PORT) --provider-port $(PROVIDER_PORT)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -5,10 +5,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from billing.models import LedgerEntry
-from orders.models import Order, Service
 from panel.models import User
 from panel.selectors import user_by_api_key
-from providers.models import Provider
 from tests.panel.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -75,19 +73,3 @@ def test_verify_ledger_passes_on_a_consistent_ledger_and_fails_on_a_tampered_bal
     User.objects.filter(pk=user.pk).update(balance=Decimal("4"))
     with pytest.raises(CommandError, match="1 balance"):
         _call("verify_ledger")
-
-
-def test_demo_setup_is_repeatable_and_prints_a_fresh_working_key():
-    first = _call("demo_setup")
-    second = _call("demo_setup")
-    key = second.strip().splitlines()[-1].split(": ")[-1]
-    assert user_by_api_key(key=key).username == "demo"
-    assert first != second
-    demo = User.objects.get(username="demo")
-    charges = sum(order.charge for order in Order.objects.filter(user=demo))
-    assert Order.objects.filter(user=demo).count() == 3
-    assert demo.balance + charges == Decimal("100")
-    assert User.objects.get(username="admin").is_staff
-    provider = Provider.objects.get()
-    assert provider.api_url == "http://127.0.0.1:8001/api/v2"
-    assert Service.objects.filter(provider=provider, is_enabled=True).count() == 20

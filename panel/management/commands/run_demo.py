@@ -3,45 +3,59 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 
-from panel.management.commands.demo_setup import DEMO_SIMULATOR_KEY, DEMO_SIMULATOR_SEED
+from panel.demo import ADMIN, CUSTOMER, DEMO_PROVIDER_PORT, DEMO_PROVIDERS, FINANCE, PARTNER, SUPPORT
+from providers.simulator import SimulatorServer
+
+# The demo moves quickly: orders are swept, polled and drip-fed every 10 seconds, alerts checked every minute.
+DEMO_INTERVALS = {"ORDER_POLL_INTERVAL": "10", "ORDER_PLACE_SWEEP_INTERVAL": "10", "ALERT_CHECK_INTERVAL": "60"}
 
 
 class Command(BaseCommand):
-    help = "Run the demo: web server, Celery worker and beat, and the simulated provider, until Ctrl-C."
+    help = (
+        "Run the demo until Ctrl-C: web server, Celery worker and beat, and the simulated providers "
+        "(served in this process, on --provider-port and the ports after it)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument("--provider-port", type=int, default=8001)
+        parser.add_argument("--provider-port", type=int, default=DEMO_PROVIDER_PORT)
 
     def handle(self, *args, port, provider_port, **options):
+        with ExitStack() as servers:
+            for spec in DEMO_PROVIDERS:
+                server = SimulatorServer(spec.simulator(), port=provider_port + spec.port_offset)
+                try:
+                    servers.enter_context(server)
+                except OSError as error:
+                    raise CommandError(
+                        f"{spec.name} cannot listen on port {provider_port + spec.port_offset}: {error}. "
+                        "Choose other ports with --provider-port (and the same for demo_setup)."
+                    ) from None
+                self.stdout.write(f"{spec.name}: {server.url}")
+            self._run(port=port)
+
+    def _run(self, *, port: int) -> None:
         python = sys.executable
         processes = {
             "web": [python, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
             "worker": [python, "-m", "celery", "-A", "panel", "worker", "-P", "threads", "-c", "4", "-l", "info"],
             "beat": [python, "-m", "celery", "-A", "panel", "beat", "-l", "info"],
         }
-        processes["provider"] = [
-            python,
-            "manage.py",
-            "simulate_provider",
-            "--port",
-            str(provider_port),
-            "--key",
-            DEMO_SIMULATOR_KEY,
-            "--seed",
-            str(DEMO_SIMULATOR_SEED),
-            "--stage-seconds",
-            "20",
-        ]
-        # The demo moves quickly: orders are swept and polled every 10 seconds.
-        env = {**os.environ, "ORDER_POLL_INTERVAL": "10", "ORDER_PLACE_SWEEP_INTERVAL": "10"}
+        env = {**os.environ, **DEMO_INTERVALS}
+        env.setdefault("PANEL_BASE_URL", f"http://127.0.0.1:{port}")
         running = {name: subprocess.Popen(command, env=env) for name, command in processes.items()}  # noqa: S603
+        logins = "\n".join(
+            f"  {login.username} / {login.password}  ({login.role})"
+            for login in (ADMIN, SUPPORT, FINANCE, CUSTOMER, PARTNER)
+        )
         self.stdout.write(
-            f"\nPanel:  http://127.0.0.1:{port}/\nAdmin:  http://127.0.0.1:{port}/admin/\n"
-            "Logins: admin / admin (staff), demo / demo-password (customer)\nCtrl-C stops everything.\n"
+            f"\nPanel:  http://127.0.0.1:{port}/\nAdmin:  http://127.0.0.1:{port}/{settings.ADMIN_URL}\n"
+            f"Staff:  http://127.0.0.1:{port}/staff/tickets/\nLogins:\n{logins}\nCtrl-C stops everything.\n"
         )
         stop = False
 
