@@ -30,16 +30,17 @@ from billing.services import (
     funds_request_approve,
     funds_request_create,
 )
-from orders.models import Order, OrderEvent, Service, ServiceAlternative
+from orders.models import Order, OrderEvent, Refill, Service, ServiceAlternative
 from orders.services.alerts import alerts_refresh
 from orders.services.catalog import service_operator_edit, services_completion_update, services_sync
 from orders.services.ordering import order_create
-from orders.services.transitions import order_transition
+from orders.services.transitions import UPSTREAM_ACTIVE, Move, order_transition, orders_transition
 from panel.models import User
 from panel.services import api_key_rotate, customer_create, favourite_set
 from providers.models import Provider, ProviderService
 from providers.services import provider_create
 from providers.simulator import SimulatedProvider, SimulatorServer
+from providers.simulator.state import FIRST_ORDER_ID, FIRST_PRODUCT_ORDER_ID, FIRST_REFILL_ID
 from support.models import Announcement, Ticket
 from support.services import ticket_open, ticket_staff_reply
 
@@ -54,6 +55,8 @@ DEMO_STAGE_SECONDS = 20.0
 DEMO_MARKUP_PERCENT = Decimal("30")
 # The event actor of the orders that finished before the demo starts (see demo_history).
 HISTORY_ACTOR = "demo history"
+RESTART_ACTOR = "run_demo"
+FORGOTTEN = "The simulated provider forgot this order when the demo stopped: cancelled and refunded."
 
 
 @dataclass(frozen=True)
@@ -89,13 +92,15 @@ class DemoProvider:
     balance: Decimal
     low_balance_alert: Decimal = Decimal("10")
 
-    def simulator(self, *, stage_seconds: float = DEMO_STAGE_SECONDS) -> SimulatedProvider:
+    def simulator(self, *, stage_seconds: float = DEMO_STAGE_SECONDS, **first_ids: int) -> SimulatedProvider:
+        """`first_ids`: where its order, refill and product order ids start (demo_simulator_first_ids)."""
         return SimulatedProvider(
             dialect=self.dialect,
             key=DEMO_SIMULATOR_KEY,
             seed=self.seed,
             balance=self.balance,
             stage_seconds=stage_seconds,
+            **first_ids,
         )
 
 
@@ -479,3 +484,53 @@ def demo_language_set(*, user: User, language: str) -> list[str]:
         return [f"Language: not set ({user.username} would read {language}: the panel has no languages yet)."]
     User.objects.filter(pk=user.pk).update(language=language)
     return [f"Language: {user.username} reads the panel in {language}."]
+
+
+# Restarts: the simulators keep their orders in memory only, so a new run of the demo starts with simulators that
+# know nothing of the orders the last run placed.
+
+
+def _next_id(values, *, first: int) -> int:
+    numbers = [int(value) for value in values if value and value.isdigit()]
+    return max([first - 1, *numbers]) + 1
+
+
+def demo_simulator_first_ids(*, provider: Provider) -> dict[str, int]:
+    """Where a restarted simulator's ids start: past every id it gave before, so that it never gives one twice
+    (the panel would rightly send a new order whose id another order already has to review)."""
+    orders = Order.objects.filter(provider=provider)
+    products = orders.filter(service__kind=Service.Kind.PRODUCT)
+    return {
+        "first_order_id": _next_id(
+            orders.exclude(pk__in=products).values_list("upstream_order_id", flat=True), first=FIRST_ORDER_ID
+        ),
+        "first_product_order_id": _next_id(
+            products.values_list("upstream_order_id", flat=True), first=FIRST_PRODUCT_ORDER_ID
+        ),
+        "first_refill_id": _next_id(
+            Refill.objects.filter(order__provider=provider).values_list("upstream_refill_id", flat=True),
+            first=FIRST_REFILL_ID,
+        ),
+    }
+
+
+def demo_orphans_cancel() -> int:
+    """Cancel, with their refunds, the orders the last run left running at its simulators, which forgot them when
+    they stopped: their provider would answer "Incorrect order ID" forever. Only for run_demo, before it starts its
+    simulators (at that moment no simulator has them); a drip-feed run by the panel then settles from its runs."""
+    orphans = Order.objects.filter(
+        provider__name__in=[spec.name for spec in DEMO_PROVIDERS],
+        status__in=UPSTREAM_ACTIVE,
+        upstream_order_id__isnull=False,
+    ).values_list("pk", flat=True)
+    moves = [
+        Move(
+            order_id=pk,
+            from_status=UPSTREAM_ACTIVE,
+            status=S.CANCELED,
+            fields={"error": FORGOTTEN},
+            reason=FORGOTTEN,
+        )
+        for pk in orphans
+    ]
+    return len(orders_transition(moves=moves, actor=RESTART_ACTOR))

@@ -243,6 +243,9 @@ class SimulatedProvider:
         random_faults: Iterable[str] = RANDOM_FAULTS,
         timeout_seconds: float = 35.0,
         clock: Callable[[], float] | None = None,
+        first_order_id: int = FIRST_ORDER_ID,
+        first_refill_id: int = FIRST_REFILL_ID,
+        first_product_order_id: int = FIRST_PRODUCT_ORDER_ID,
     ) -> None:
         for name, rate in (("partial_rate", partial_rate), ("cancel_rate", cancel_rate), ("fault_rate", fault_rate)):
             if not 0 <= rate <= 1:
@@ -284,9 +287,10 @@ class SimulatedProvider:
         self._product_orders: dict[int, _ProductOrder] = {}
         self._due: list[tuple[float, int, str, int]] = []
         self._due_sequence = 0
-        self._next_order_id = FIRST_ORDER_ID
-        self._next_refill_id = FIRST_REFILL_ID
-        self._next_product_order_id = FIRST_PRODUCT_ORDER_ID
+        # A restarted simulator (the demo's) continues past the ids it gave before, as a real panel's never repeat.
+        self._next_order_id = first_order_id
+        self._next_refill_id = first_refill_id
+        self._next_product_order_id = first_product_order_id
         self._forced_fates: deque[tuple[str, int | None]] = deque()
         self._forced_refill_fates: deque[str] = deque()
         self._injections: list[_Injection] = []

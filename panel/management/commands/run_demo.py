@@ -8,7 +8,18 @@ from contextlib import ExitStack
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from panel.demo import ADMIN, CUSTOMER, DEMO_PROVIDER_PORT, DEMO_PROVIDERS, FINANCE, PARTNER, SUPPORT
+from panel.demo import (
+    ADMIN,
+    CUSTOMER,
+    DEMO_PROVIDER_PORT,
+    DEMO_PROVIDERS,
+    FINANCE,
+    PARTNER,
+    SUPPORT,
+    demo_orphans_cancel,
+    demo_simulator_first_ids,
+)
+from providers.models import Provider
 from providers.simulator import SimulatorServer
 
 # The demo moves quickly: orders are swept, polled and drip-fed every 10 seconds, alerts checked every minute.
@@ -28,7 +39,9 @@ class Command(BaseCommand):
     def handle(self, *args, port, provider_port, **options):
         with ExitStack() as servers:
             for spec in DEMO_PROVIDERS:
-                server = SimulatorServer(spec.simulator(), port=provider_port + spec.port_offset)
+                provider = Provider.objects.filter(name=spec.name).first()
+                first_ids = demo_simulator_first_ids(provider=provider) if provider else {}
+                server = SimulatorServer(spec.simulator(**first_ids), port=provider_port + spec.port_offset)
                 try:
                     servers.enter_context(server)
                 except OSError as error:
@@ -37,6 +50,9 @@ class Command(BaseCommand):
                         "Choose other ports with --provider-port (and the same for demo_setup)."
                     ) from None
                 self.stdout.write(f"{spec.name}: {server.url}")
+            # Only now: a port in use may be a demo still running, whose orders are not orphans.
+            if cancelled := demo_orphans_cancel():
+                self.stdout.write(f"{cancelled} orders the last run left at the simulators: cancelled and refunded.")
             self._run(port=port)
 
     def _run(self, *, port: int) -> None:
