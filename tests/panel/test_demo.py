@@ -9,7 +9,22 @@ from django.core.management import CommandError, call_command
 
 from billing.models import AffiliateAccount, AffiliateEntry, FundsRequest, LedgerEntry, PaymentMethod
 from orders.models import Alert, Order, OrderEvent, Service, ServiceAlternative
-from panel.demo import ADMIN, CUSTOMER, FINANCE, HISTORY_ACTOR, PARTNER, PARTNER_LANGUAGE, SUPPORT
+from orders.services.ordering import order_create
+from orders.services.transitions import order_transition
+from panel.demo import (
+    ADMIN,
+    CUSTOMER,
+    FINANCE,
+    FORGOTTEN,
+    HISTORY_ACTOR,
+    MAIN,
+    PARTNER,
+    PARTNER_LANGUAGE,
+    SHOP,
+    SUPPORT,
+    demo_orphans_cancel,
+    demo_simulator_first_ids,
+)
 from panel.models import Favourite, User
 from panel.selectors import user_by_api_key
 from providers.models import Provider
@@ -190,3 +205,56 @@ def test_run_demo_refuses_a_provider_port_in_use_with_a_clear_error():
         port = taken.getsockname()[1]
         with pytest.raises(CommandError, match=f"cannot listen on port {port}.*--provider-port"):
             _call("run_demo", "--provider-port", str(port))
+
+
+def _demo_order(*, status: str, upstream_id: str | None, kind: str = Service.Kind.SERVICE) -> Order:
+    """One of demo's orders at a demo provider, moved to `status` as the workers would."""
+    demo = User.objects.get(username="demo")
+    if kind == Service.Kind.PRODUCT:
+        service = Service.objects.get(provider__name=SHOP.name, kind=kind, provider_service__service_id="3")
+    else:
+        service = Service.objects.get(provider__name=MAIN.name, provider_service__service_id="3")
+    data = {"quantity": 1} if kind == Service.Kind.PRODUCT else {"link": "https://t.me/x", "quantity": service.min}
+    order = order_create(user=demo, service_id=service.pk, data=data, kind=kind)
+    if status != S.AWAITING:
+        order_transition(order_id=order.pk, from_status=S.AWAITING, status=S.PLACING, actor="test")
+        order_transition(
+            order_id=order.pk, from_status=S.PLACING, status=status, actor="test", upstream_order_id=upstream_id
+        )
+    return order
+
+
+def test_a_restarted_demo_simulator_gives_ids_past_those_it_gave_before():
+    _call("demo_setup")
+    main, shop = Provider.objects.get(name=MAIN.name), Provider.objects.get(name=SHOP.name)
+    assert demo_simulator_first_ids(provider=main) == {
+        "first_order_id": 10001,
+        "first_product_order_id": 70001,
+        "first_refill_id": 501,
+    }
+    _demo_order(status=S.COMPLETED, upstream_id="10007")
+    _demo_order(status=S.PENDING, upstream_id="70004", kind=Service.Kind.PRODUCT)
+    assert demo_simulator_first_ids(provider=main)["first_order_id"] == 10008
+    assert demo_simulator_first_ids(provider=shop)["first_product_order_id"] == 70005
+
+    simulator = MAIN.simulator(**demo_simulator_first_ids(provider=main))
+    reply = simulator.handle({"key": "sim-key", "action": "add", "service": "3", "link": "x", "quantity": "100"})
+    assert reply.json() == {"order": 10008}
+
+
+def test_orders_a_stopped_demo_left_at_its_simulators_are_cancelled_and_refunded_when_it_restarts():
+    _call("demo_setup")
+    running = _demo_order(status=S.IN_PROGRESS, upstream_id="10001")
+    waiting = _demo_order(status=S.AWAITING, upstream_id=None)
+    finished = _demo_order(status=S.COMPLETED, upstream_id="10002")
+    demo = User.objects.get(username="demo")
+    balance = demo.balance
+
+    assert demo_orphans_cancel() == 1
+    assert demo_orphans_cancel() == 0
+    running.refresh_from_db()
+    assert (running.status, running.refunded, running.error) == (S.CANCELED, running.charge, FORGOTTEN)
+    assert running.events.last().actor == "run_demo"
+    assert Order.objects.get(pk=waiting.pk).status == S.AWAITING
+    assert Order.objects.get(pk=finished.pk).status == S.COMPLETED
+    assert User.objects.get(pk=demo.pk).balance == balance + running.charge
