@@ -7,7 +7,6 @@ through the ledger, statuses moved by the one transition function, deposits cred
 two exceptions said where they happen: the earlier orders' timestamps, and what the provider reported for them.
 """
 
-import logging
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -44,7 +43,6 @@ from providers.simulator.state import FIRST_ORDER_ID, FIRST_PRODUCT_ORDER_ID, FI
 from support.models import Announcement, Ticket
 from support.services import ticket_open, ticket_staff_reply
 
-logger = logging.getLogger(__name__)
 S = Order.Status
 
 DEMO_SIMULATOR_KEY = "sim-key"
@@ -284,9 +282,11 @@ def demo_affiliate(*, customer: User, partner: User) -> list[str]:
 def _payment_methods() -> tuple[PaymentMethod | None, PaymentMethod]:
     test = None
     if test_gateway_enabled():
-        test, _ = PaymentMethod.objects.get_or_create(
-            gateway=TestGateway.code, defaults={"name": "Test card (no real money)", "sort_order": 1}
-        )
+        test = PaymentMethod.objects.filter(gateway=TestGateway.code).first()
+        if test is None:
+            test = PaymentMethod.objects.create(
+                name="Test card (no real money)", gateway=TestGateway.code, sort_order=1
+            )
     bank = PaymentMethod.objects.filter(gateway="", name="Bank transfer").first()
     if bank is None:
         bank = PaymentMethod.objects.create(
