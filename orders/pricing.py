@@ -1,8 +1,16 @@
-"""Our prices: the provider's rate converted to our currency, with the provider's markup."""
+"""Our prices: the provider's rate converted to our currency with the provider's markup, and each customer's price.
 
+`PriceList.rate` is the one rule that decides what a customer pays for a service: their custom
+rate for it, else the catalog price less their discount. The website, `/api/v2` and order
+creation all read a customer's prices from here (`price_list_for`, `customer_rate`).
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from core.money import ROUND_UP, money_round
+from orders.customer_prices import CustomerDiscount, CustomerRate
 from providers.models import Provider
 
 
@@ -16,3 +24,61 @@ def service_rate(*, provider: Provider, upstream_rate: Decimal) -> Decimal:
     cost = upstream_rate * provider.exchange_rate
     rate = cost * (1 + provider.markup_percent / 100) + provider.markup_fixed
     return money_round(max(rate, Decimal(0)), rounding=ROUND_UP)
+
+
+def discounted_rate(*, price: Decimal, percent: Decimal) -> Decimal:
+    """A catalog price less a discount, rounded once and UP to the money digits.
+
+    Up, because the discount is the operator's gift and rounding must not add to it: the customer
+    gets the discount the operator set to within one hundred-thousandth, never a fraction more.
+    """
+    if not percent:
+        return price
+    return money_round(price * (100 - percent) / 100, rounding=ROUND_UP)
+
+
+@dataclass(frozen=True)
+class PriceList:
+    """One customer's prices: their discount and their custom rates by service id (empty: catalog prices)."""
+
+    discount_percent: Decimal = Decimal(0)
+    custom_rates: Mapping[int, Decimal] = field(default_factory=dict)
+
+    def rate(self, service) -> Decimal:
+        """What this customer pays for `service`, per 1,000 (per unit for a product).
+
+        A custom rate is absolute (neither the catalog's rate, nor its override, nor the discount
+        changes it); otherwise the catalog price (`Service.price`) less the discount.
+        """
+        custom = self.custom_rates.get(service.pk)
+        if custom is not None:
+            return custom
+        return discounted_rate(price=service.price, percent=self.discount_percent)
+
+    def is_custom(self, service) -> bool:
+        return service.pk in self.custom_rates
+
+
+CATALOG_PRICES = PriceList()
+
+
+def price_list_for(*, user, service_ids: Iterable[int] | None = None) -> PriceList:
+    """A customer's price list in two queries (all their custom rates, or only those for `service_ids`).
+
+    Visitors and customers without a discount or custom rate get the catalog prices.
+    """
+    if user is None or not getattr(user, "is_authenticated", False):
+        return CATALOG_PRICES
+    rates = CustomerRate.objects.filter(user_id=user.pk)
+    if service_ids is not None:
+        rates = rates.filter(service_id__in=list(service_ids))
+    custom = dict(rates.values_list("service_id", "rate"))
+    percent = CustomerDiscount.objects.filter(user_id=user.pk).values_list("percent", flat=True).first()
+    if not custom and not percent:
+        return CATALOG_PRICES
+    return PriceList(discount_percent=percent or Decimal(0), custom_rates=custom)
+
+
+def customer_rate(*, user, service) -> Decimal:
+    """What `user` pays for `service` now, per 1,000 (per unit for a product)."""
+    return price_list_for(user=user, service_ids=[service.pk]).rate(service)
