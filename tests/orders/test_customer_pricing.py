@@ -1,0 +1,310 @@
+"""Prices per customer: a discount on every service, custom rates per service, one rule deciding a customer's price."""
+
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+import responses
+from django.contrib.auth.models import Permission
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+
+from orders.customer_prices import CustomerDiscount, CustomerRate
+from orders.models import Service
+from orders.pricing import PriceList, customer_rate, discounted_rate, price_list_for
+from orders.services.catalog import services_sync
+from orders.services.customer_prices import (
+    PriceInvalid,
+    customer_discount_set,
+    customer_prices_clear,
+    customer_rate_clear,
+    customer_rate_set,
+)
+from tests.orders.factories import ServiceFactory
+from tests.panel.factories import UserFactory
+from tests.providers.factories import ProviderFactory
+
+pytestmark = pytest.mark.django_db
+
+
+# The one rule.
+
+
+def test_a_discount_takes_its_percent_off_the_catalog_price_rounded_up_once():
+    # 1.23457 × 0.95 = 1.1728415: up to 1.17285, so rounding never adds to the operator's gift.
+    assert discounted_rate(price=Decimal("1.23457"), percent=Decimal("5")) == Decimal("1.17285")
+    assert discounted_rate(price=Decimal("1.20"), percent=Decimal("5")) == Decimal("1.14")
+    assert discounted_rate(price=Decimal("0.00001"), percent=Decimal("99.99")) == Decimal("0.00001")
+    assert discounted_rate(price=Decimal("1.20"), percent=Decimal("100")) == Decimal("0")
+    assert discounted_rate(price=Decimal("1.20"), percent=Decimal("0")) == Decimal("1.20")
+
+
+def test_a_custom_rate_wins_over_the_discount_and_the_catalog_price_and_its_override():
+    service = ServiceFactory(rate=Decimal("1.20"), rate_override=Decimal("1.50"))
+    other = ServiceFactory(rate=Decimal("2.00"))
+    prices = PriceList(discount_percent=Decimal("10"), custom_rates={service.pk: Decimal("0.70")})
+    assert prices.rate(service) == Decimal("0.70")
+    assert prices.rate(other) == Decimal("1.80")
+    assert PriceList().rate(service) == Decimal("1.50")  # the override is the catalog price
+
+
+def test_a_customer_without_prices_of_their_own_and_a_visitor_pay_the_catalog_price():
+    service = ServiceFactory(rate=Decimal("1.20"))
+    assert customer_rate(user=UserFactory(), service=service) == Decimal("1.20")
+    assert price_list_for(user=None).rate(service) == Decimal("1.20")
+
+
+def test_a_customers_price_list_is_read_in_two_queries_whatever_the_number_of_services(
+    django_assert_num_queries,
+):
+    customer = UserFactory()
+    services = ServiceFactory.create_batch(5, rate=Decimal("1.20"))
+    customer_discount_set(user_id=customer.pk, percent=Decimal("5"))
+    for service in services[:3]:
+        customer_rate_set(user_id=customer.pk, service_id=service.pk, rate=Decimal("0.99"))
+    with django_assert_num_queries(2):
+        prices = price_list_for(user=customer)
+    assert [prices.rate(s) for s in services] == [Decimal("0.99")] * 3 + [Decimal("1.14")] * 2
+
+
+def test_prices_are_the_customers_own():
+    alice, bob = UserFactory(), UserFactory()
+    service = ServiceFactory(rate=Decimal("1.20"))
+    customer_discount_set(user_id=alice.pk, percent=Decimal("50"))
+    customer_rate_set(user_id=alice.pk, service_id=service.pk, rate=Decimal("0.10"))
+    assert customer_rate(user=alice, service=service) == Decimal("0.10")
+    assert customer_rate(user=bob, service=service) == Decimal("1.20")
+
+
+# Setting them.
+
+
+def test_a_zero_discount_removes_it_and_a_new_one_replaces_it():
+    customer = UserFactory()
+    customer_discount_set(user_id=customer.pk, percent=Decimal("5"), note="reseller")
+    customer_discount_set(user_id=customer.pk, percent=Decimal("7.5"))
+    discount = CustomerDiscount.objects.get()
+    assert (discount.percent, discount.note) == (Decimal("7.5"), "reseller")
+    assert customer_discount_set(user_id=customer.pk, percent=Decimal("0")) is None
+    assert not CustomerDiscount.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("percent", "message"),
+    [
+        ("-1", "A discount is a percent from 0 to 100, not -1."),
+        ("100.01", "A discount is a percent from 0 to 100, not 100.01."),
+        ("2.125", "A discount has at most two decimals (such as 2.5 or 12.75), not 2.125."),
+    ],
+)
+def test_a_discount_outside_0_to_100_or_finer_than_a_hundredth_is_refused(percent, message):
+    customer = UserFactory()
+    with pytest.raises(PriceInvalid) as refused:
+        customer_discount_set(user_id=customer.pk, percent=Decimal(percent))
+    assert refused.value.message == message
+    assert not CustomerDiscount.objects.exists()
+
+
+def test_a_custom_rate_for_a_missing_service_or_customer_or_below_zero_is_refused():
+    customer, service = UserFactory(), ServiceFactory()
+    cases = [
+        ({"user_id": customer.pk, "service_id": 999999, "rate": Decimal("1")}, "There is no service 999999."),
+        ({"user_id": 999999, "service_id": service.pk, "rate": Decimal("1")}, "There is no customer 999999."),
+        ({"user_id": customer.pk, "service_id": service.pk, "rate": Decimal("-0.01")}, "not -0.01."),
+    ]
+    for kwargs, message in cases:
+        with pytest.raises(PriceInvalid) as refused:
+            customer_rate_set(**kwargs)
+        assert refused.value.message.endswith(message)
+    assert not CustomerRate.objects.exists()
+
+
+def test_clearing_one_rate_or_everything():
+    customer, first, second = UserFactory(), ServiceFactory(), ServiceFactory()
+    customer_discount_set(user_id=customer.pk, percent=Decimal("5"))
+    customer_rate_set(user_id=customer.pk, service_id=first.pk, rate=Decimal("1"))
+    customer_rate_set(user_id=customer.pk, service_id=second.pk, rate=Decimal("1"))
+    assert customer_rate_clear(user_id=customer.pk, service_id=first.pk) is True
+    assert customer_rate_clear(user_id=customer.pk, service_id=first.pk) is False
+    assert customer_prices_clear(user_id=customer.pk) == (True, 1)
+    assert not CustomerRate.objects.exists() and not CustomerDiscount.objects.exists()
+
+
+# A sync and the operator's view of it.
+
+URL = "https://upstream.test/api/v2"
+
+
+def _sync(provider, rate: str) -> Service:
+    answer = [{"service": 1, "name": "Followers", "type": "Default", "category": "IG", "rate": rate, "min": 10}]
+    with responses.RequestsMock() as mock:
+        mock.post(URL, json=[{**answer[0], "max": 1000}])
+        services_sync(provider_id=provider.pk)
+    return Service.objects.get(provider=provider)
+
+
+def test_a_sync_never_reprices_a_custom_rate_and_the_dashboard_warns_when_it_falls_below_cost(client):
+    provider = ProviderFactory(api_url=URL, markup_percent=Decimal("50"))
+    service = _sync(provider, "1.00")
+    customer = UserFactory(username="reseller")
+    customer_discount_set(user_id=customer.pk, percent=Decimal("10"))
+    customer_rate_set(user_id=customer.pk, service_id=service.pk, rate=Decimal("1.20"))
+    operator = UserFactory(is_staff=True)
+    operator.user_permissions.set(Permission.objects.filter(codename__in=["view_dashboard", "view_customerrate"]))
+    client.force_login(operator)
+    assert 'id="staff-below-cost"' not in client.get(reverse("staff_dashboard")).text
+
+    service = _sync(provider, "1.40")  # the provider raised its price: our cost is now 1.40, the catalog 2.10
+
+    assert (service.cost, service.rate) == (Decimal("1.4"), Decimal("2.1"))
+    assert CustomerRate.objects.get().rate == Decimal("1.20")
+    assert customer_rate(user=customer, service=service) == Decimal("1.20")
+    page = client.get(reverse("staff_dashboard")).text
+    assert 'id="staff-below-cost"' in page and "Custom rates below cost (1)" in page
+    assert page.count('data-testid="below-cost-row"') == 1 and "reseller" in page
+    below = client.get(reverse("admin:orders_customerrate_changelist") + "?below_cost=yes").text
+    assert 'data-testid="below-cost"' in below and "reseller" in below
+    above = client.get(reverse("admin:orders_customerrate_changelist") + "?below_cost=no").text
+    assert "reseller" not in above
+
+
+def test_the_below_cost_warning_shows_only_to_staff_who_may_view_custom_rates(client):
+    service = ServiceFactory(cost=Decimal("0.90"))
+    customer_rate_set(user_id=UserFactory().pk, service_id=service.pk, rate=Decimal("0.50"))
+    operator = UserFactory(is_staff=True)
+    operator.user_permissions.set(Permission.objects.filter(codename="view_dashboard"))
+    client.force_login(operator)
+    assert 'id="staff-below-cost"' not in client.get(reverse("staff_dashboard")).text
+
+
+# The admin.
+
+
+def _staff(client, *codenames):
+    operator = UserFactory(is_staff=True)
+    operator.user_permissions.set(
+        Permission.objects.filter(content_type__app_label__in=["orders", "panel"]).filter(codename__in=codenames)
+    )
+    client.force_login(operator)
+    return operator
+
+
+def test_an_operator_with_the_permission_sets_a_discount_and_a_custom_rate_in_the_admin(client):
+    customer, service = UserFactory(), ServiceFactory()
+    _staff(client, "add_customerdiscount", "add_customerrate", "view_user", "view_service")
+    response = client.post(
+        reverse("admin:orders_customerdiscount_add"), {"user": customer.pk, "percent": "5", "note": "API reseller"}
+    )
+    assert response.status_code == 302
+    response = client.post(
+        reverse("admin:orders_customerrate_add"), {"user": customer.pk, "service": service.pk, "rate": "0.95"}
+    )
+    assert response.status_code == 302
+    assert CustomerDiscount.objects.get().percent == Decimal("5")
+    assert CustomerRate.objects.get().rate == Decimal("0.95")
+
+
+def test_the_admin_refuses_a_discount_over_100_and_a_negative_rate(client):
+    customer, service = UserFactory(), ServiceFactory()
+    _staff(client, "add_customerdiscount", "add_customerrate")
+    page = client.post(reverse("admin:orders_customerdiscount_add"), {"user": customer.pk, "percent": "150"})
+    assert page.status_code == 200 and "Ensure this value is less than or equal to 100." in page.text
+    page = client.post(
+        reverse("admin:orders_customerrate_add"), {"user": customer.pk, "service": service.pk, "rate": "-1"}
+    )
+    assert page.status_code == 200 and "Ensure this value is greater than or equal to 0." in page.text
+    assert not CustomerDiscount.objects.exists() and not CustomerRate.objects.exists()
+
+
+def test_staff_without_the_permissions_cannot_see_or_set_customer_prices(client):
+    customer, service = UserFactory(), ServiceFactory()
+    _staff(client, "view_user", "view_service", "change_service")
+    for name in ("orders_customerdiscount", "orders_customerrate"):
+        assert client.get(reverse(f"admin:{name}_changelist")).status_code == 403
+        assert client.get(reverse(f"admin:{name}_add")).status_code == 403
+    client.post(reverse("admin:orders_customerdiscount_add"), {"user": customer.pk, "percent": "5"})
+    client.post(reverse("admin:orders_customerrate_add"), {"user": customer.pk, "service": service.pk, "rate": "0"})
+    assert not CustomerDiscount.objects.exists() and not CustomerRate.objects.exists()
+
+
+def test_staff_who_may_only_view_custom_rates_cannot_change_them(client):
+    customer, service = UserFactory(), ServiceFactory()
+    custom = customer_rate_set(user_id=customer.pk, service_id=service.pk, rate=Decimal("1"))
+    _staff(client, "view_customerrate")
+    url = reverse("admin:orders_customerrate_change", args=[custom.pk])
+    assert client.get(url).status_code == 200
+    client.post(url, {"user": customer.pk, "service": service.pk, "rate": "0"})
+    assert (
+        client.post(reverse("admin:orders_customerrate_delete", args=[custom.pk]), {"post": "yes"}).status_code == 403
+    )
+    assert CustomerRate.objects.get().rate == Decimal("1")
+
+
+# The command.
+
+
+def _set_price(*args) -> str:
+    out = StringIO()
+    call_command("set_price", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_set_price_gives_a_discount_then_a_custom_rate_and_shows_them():
+    customer = UserFactory(username="reseller")
+    service = ServiceFactory(name="IG likes", rate=Decimal("1.20"), cost=Decimal("0.90"))
+    assert _set_price("reseller", "--discount", "5") == "reseller: 5.00% off every catalog price\n"
+    out = _set_price("reseller", "--service", str(service.pk), "--rate", "0.80", "--note", "deal 42")
+    assert out == (
+        "reseller: 5.00% off every catalog price\n"
+        f"reseller: service {service.pk} (IG likes) at 0.80000 (catalog 1.20000, our cost 0.90000) - BELOW COST\n"
+    )
+    assert CustomerRate.objects.get().note == "deal 42"
+    assert customer_rate(user=customer, service=service) == Decimal("0.8")
+    assert _set_price("reseller") == out
+
+
+def test_set_price_clears_one_rate_or_everything():
+    UserFactory(username="reseller")
+    first, second = ServiceFactory(), ServiceFactory()
+    _set_price("reseller", "--discount", "5", "--service", str(first.pk), "--rate", "1")
+    _set_price("reseller", "--service", str(second.pk), "--rate", "1")
+    _set_price("reseller", "--service", str(first.pk), "--clear")
+    assert list(CustomerRate.objects.values_list("service_id", flat=True)) == [second.pk]
+    out = _set_price("reseller", "--clear")
+    assert out.splitlines() == [
+        "reseller: discount and 1 custom rates removed; catalog prices from now on.",
+        "reseller: no discount",
+    ]
+    assert not CustomerRate.objects.exists() and not CustomerDiscount.objects.exists()
+    assert _set_price("reseller", "--service", str(first.pk), "--clear").startswith(
+        f"reseller had no custom rate for service {first.pk}."
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["nobody", "--discount", "5"], "No customer named 'nobody'."),
+        (["reseller", "--discount", "five"], "--discount must be an amount such as 25.50, not 'five'."),
+        (["reseller", "--discount", "-5"], "--discount cannot be negative."),
+        (["reseller", "--discount", "101"], "--discount is a percent from 0 to 100, not '101'."),
+        (["reseller", "--discount", "2.125"], "--discount has at most two decimals (such as 2.5), not '2.125'."),
+        (["reseller", "--rate", "0.9"], "--rate needs --service ID: which service the rate is for."),
+        (["reseller", "--service", "1"], "--service needs --rate AMOUNT (set it) or --clear (remove it)."),
+        (["reseller", "--service", "x", "--rate", "1"], "--service must be a service id (a whole number), not 'x'."),
+        (["reseller", "--service", "999999", "--rate", "1"], "There is no service 999999."),
+        (["reseller", "--service", "1", "--rate", "1", "--clear"], "Give either --rate or --clear, not both."),
+        (["reseller", "--service", "1", "--rate", "-1"], "--rate cannot be negative."),
+        (["reseller", "--service", "1", "--rate", "NaN"], "--rate must be an amount such as 25.50, not 'NaN'."),
+        (
+            ["reseller", "--clear", "--discount", "5"],
+            "--clear without --service removes every price of the customer; drop --discount.",
+        ),
+    ],
+)
+def test_set_price_refuses_bad_input_with_a_clear_error_and_changes_nothing(args, message):
+    UserFactory(username="reseller")
+    with pytest.raises(CommandError) as refused:
+        _set_price(*args)
+    assert str(refused.value) == message
+    assert not CustomerRate.objects.exists() and not CustomerDiscount.objects.exists()
