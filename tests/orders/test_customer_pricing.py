@@ -9,8 +9,9 @@ from django.contrib.auth.models import Permission
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
+from billing.models import LedgerEntry
 from orders.customer_prices import CustomerDiscount, CustomerRate
-from orders.models import Service
+from orders.models import Order, Service
 from orders.pricing import PriceList, customer_rate, discounted_rate, price_list_for
 from orders.services.catalog import services_sync
 from orders.services.customer_prices import (
@@ -20,6 +21,9 @@ from orders.services.customer_prices import (
     customer_rate_clear,
     customer_rate_set,
 )
+from orders.services.ordering import order_create
+from orders.services.transitions import order_transition
+from panel.services import api_key_rotate
 from tests.orders.factories import ServiceFactory
 from tests.panel.factories import UserFactory
 from tests.providers.factories import ProviderFactory
@@ -308,3 +312,113 @@ def test_set_price_refuses_bad_input_with_a_clear_error_and_changes_nothing(args
         _set_price(*args)
     assert str(refused.value) == message
     assert not CustomerRate.objects.exists() and not CustomerDiscount.objects.exists()
+
+
+# Everywhere a customer meets a price: the website, /api/v2, mass orders and the charge.
+
+
+@pytest.fixture
+def reseller():
+    """A customer with 10% off everything and their own rate of 0.90 for one service; both services cost 1.20."""
+    customer = UserFactory(username="reseller", balance="100")
+    discounted = ServiceFactory(name="Discounted", rate=Decimal("1.20"), cost=Decimal("0.50"), min=10)
+    custom = ServiceFactory(name="Custom", rate=Decimal("1.20"), cost=Decimal("0.50"), min=10)
+    customer_discount_set(user_id=customer.pk, percent=Decimal("10"))
+    customer_rate_set(user_id=customer.pk, service_id=custom.pk, rate=Decimal("0.90"))
+    customer.key = api_key_rotate(user=customer)
+    return {"customer": customer, "discounted": discounted, "custom": custom}
+
+
+def _balance(customer) -> Decimal:
+    customer.refresh_from_db()
+    return customer.balance
+
+
+def test_the_services_page_shows_each_customer_their_own_rates(client, reseller):
+    client.force_login(reseller["customer"])
+    page = client.get(reverse("services"))
+    shown = {service.pk: service.price_shown for service in page.context["services"]}
+    assert shown == {reseller["discounted"].pk: "1.08", reseller["custom"].pk: "0.90"}
+    client.force_login(UserFactory())
+    shown = {service.pk: service.price_shown for service in client.get(reverse("services")).context["services"]}
+    assert set(shown.values()) == {"1.20"}
+
+
+def test_the_new_order_form_prices_with_the_customers_rate_and_charges_it(client, reseller):
+    customer, custom = reseller["customer"], reseller["custom"]
+    client.force_login(customer)
+    page = client.get(reverse("new_order"), {"service": custom.pk})
+    assert page.context["selected_rate"] == "0.90"
+    assert {data["id"]: data["rate"] for data in page.context["services_data"]} == {
+        reseller["discounted"].pk: "1.08",
+        custom.pk: "0.90",
+    }
+    assert '<span id="service-rate" data-testid="service-rate">0.90</span>' in page.text
+    client.post(
+        reverse("new_order"),
+        {"category": custom.category_id, "service": custom.pk, "link": "https://x.test/1", "quantity": "1500"},
+    )
+    order = Order.objects.get()
+    assert (order.rate, order.charge, order.cost) == (Decimal("0.9"), Decimal("1.35"), Decimal("0.75"))
+    assert _balance(customer) == Decimal("98.65")
+
+
+def test_the_api_lists_the_customers_rates_and_add_charges_them_exactly(client, reseller):
+    customer, discounted, custom = reseller["customer"], reseller["discounted"], reseller["custom"]
+    services = client.post("/api/v2", {"key": customer.key, "action": "services"}).json()
+    assert {row["service"]: row["rate"] for row in services} == {discounted.pk: "1.08", custom.pk: "0.90"}
+
+    first = client.post(
+        "/api/v2",
+        {"key": customer.key, "action": "add", "service": discounted.pk, "link": "https://x.test/a", "quantity": 1234},
+    ).json()
+    second = client.post(
+        "/api/v2",
+        {"key": customer.key, "action": "add", "service": custom.pk, "link": "https://x.test/b", "quantity": 777},
+    ).json()
+
+    # 1.08 × 1234 / 1000 = 1.33272; 0.90 × 777 / 1000 = 0.6993.
+    assert Order.objects.get(pk=first["order"]).charge == Decimal("1.33272")
+    assert Order.objects.get(pk=second["order"]).charge == Decimal("0.6993")
+    assert _balance(customer) == Decimal("100") - Decimal("1.33272") - Decimal("0.6993")
+    status = client.post("/api/v2", {"key": customer.key, "action": "status", "order": second["order"]}).json()
+    assert status["charge"] == "0.6993"
+
+
+def test_a_mass_order_charges_each_line_at_the_customers_rate(client, reseller):
+    customer, discounted, custom = reseller["customer"], reseller["discounted"], reseller["custom"]
+    client.force_login(customer)
+    lines = f"{discounted.pk}|https://x.test/a|1000\n{custom.pk}|https://x.test/b|2000"
+    client.post(reverse("mass_order"), {"orders": lines})
+    charges = dict(Order.objects.values_list("service_id", "charge"))
+    assert charges == {discounted.pk: Decimal("1.08"), custom.pk: Decimal("1.8")}
+    assert _balance(customer) == Decimal("97.12")
+
+
+def test_a_price_change_never_touches_an_order_already_taken(client, reseller):
+    customer, discounted, custom = reseller["customer"], reseller["discounted"], reseller["custom"]
+    taken = [
+        order_create(
+            user=customer, service_id=service.pk, data={"link": f"https://x.test/{service.pk}", "quantity": 1000}
+        )
+        for service in (discounted, custom)
+    ]
+    before = list(Order.objects.order_by("pk").values_list("rate", "charge", "cost", "refunded"))
+    ledger = list(LedgerEntry.objects.order_by("pk").values_list("amount", "balance_after"))
+
+    customer_discount_set(user_id=customer.pk, percent=Decimal("50"))
+    customer_rate_set(user_id=customer.pk, service_id=custom.pk, rate=Decimal("0.10"))
+    Service.objects.filter(pk=discounted.pk).update(rate=Decimal("9.99"), rate_override=Decimal("5"))
+    customer_prices_clear(user_id=customer.pk)
+
+    assert list(Order.objects.order_by("pk").values_list("rate", "charge", "cost", "refunded")) == before
+    assert before == [
+        (Decimal("1.08"), Decimal("1.08"), Decimal("0.5"), Decimal("0")),
+        (Decimal("0.9"), Decimal("0.9"), Decimal("0.5"), Decimal("0")),
+    ]
+    assert list(LedgerEntry.objects.order_by("pk").values_list("amount", "balance_after")) == ledger
+    # A cancel refunds what was charged, not today's price.
+    order_transition(
+        order_id=taken[1].pk, from_status=Order.Status.AWAITING, status=Order.Status.CANCELED, actor="test"
+    )
+    assert _balance(customer) == Decimal("100") - Decimal("1.08")
