@@ -471,5 +471,5 @@ class CustomerRateAdmin(admin.ModelAdmin):
     def margin(self, obj):
         margin = obj.rate - obj.service.cost
         if margin < 0:
-            return format_html('<strong style="color:#b00" data-testid="below-cost">{} (below cost)</strong>', margin)
+            return format_html('<strong class="staff-bad" data-testid="below-cost">{} (below cost)</strong>', margin)
         return margin
