@@ -1,17 +1,26 @@
-"""Our prices: the provider's rate converted to our currency with the provider's markup, and each customer's price.
+"""Our prices: the provider's rate with its markup, each customer's price, and what an order costs.
 
-`PriceList.rate` is the one rule that decides what a customer pays for a service: their custom
-rate for it, else the catalog price less their discount. The website, `/api/v2` and order
-creation all read a customer's prices from here (`price_list_for`, `customer_rate`).
+Two rules, each one function:
+- `PriceList.rate` decides what a customer pays for a service (per 1,000, per unit for a product):
+  their custom rate for it, else the catalog price less their discount (`price_list_for` reads a
+  customer's list, `customer_rate` one service's price);
+- `order_price` turns that rate and an order's units into the charge the customer pays and the cost
+  we expect to pay upstream.
+The website, `/api/v2`, the API page and `order_create` all read prices from here.
 """
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from core.money import ROUND_UP, money_round
+from django.conf import settings
+
+from core.money import ROUND_UP, money_round, order_charge
 from orders.customer_prices import CustomerDiscount, CustomerRate
 from providers.models import Provider
+
+# The largest amount a money column holds (MoneyField's digits): a charge past it cannot be paid from any balance.
+MONEY_CEILING = Decimal(10) ** (settings.MONEY_MAX_DIGITS - settings.MONEY_DECIMAL_PLACES)
 
 
 def service_cost(*, provider: Provider, upstream_rate: Decimal) -> Decimal:
@@ -82,3 +91,33 @@ def price_list_for(*, user, service_ids: Iterable[int] | None = None) -> PriceLi
 def customer_rate(*, user, service) -> Decimal:
     """What `user` pays for `service` now, per 1,000 (per unit for a product)."""
     return price_list_for(user=user, service_ids=[service.pk]).rate(service)
+
+
+@dataclass(frozen=True)
+class OrderPrice:
+    rate: Decimal  # the customer's price when ordered, per 1,000 (per unit for a product)
+    charge: Decimal  # what the customer pays
+    cost: Decimal  # what the provider should charge us
+
+
+def order_price(*, service, quantity: int, runs: int | None = None, prices: PriceList = CATALOG_PRICES) -> OrderPrice:
+    """The customer's rate (`prices.rate`) × units / 1,000 (per unit for a product), × runs for drip-feed, rounded once.
+
+    A package's units are its size (the service's min = max), so a package costs
+    rate × size / 1,000: the rate per 1,000 the catalog shows, applied to what it delivers. A
+    subscription's units are its max × posts (or its hold), so every type is charged at the
+    customer's own rate.
+    """
+    per, runs = service.units_per_rate, runs or 1
+    rate = prices.rate(service)
+    return OrderPrice(
+        rate=rate,
+        charge=order_charge(rate=rate, quantity=quantity, runs=runs, per=per),
+        cost=order_charge(rate=service.cost, quantity=quantity, runs=runs, per=per),
+    )
+
+
+def service_package_price(*, service, prices: PriceList = CATALOG_PRICES) -> Decimal:
+    """What one package of this service costs this customer, as the services page, the order form and the API page
+    show it."""
+    return order_price(service=service, quantity=max(service.min, 1), prices=prices).charge

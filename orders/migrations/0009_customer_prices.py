@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0005_merge_failover_and_poll'),
+        ('orders', '0008_service_refill_days_description_completion'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
