@@ -422,3 +422,60 @@ def test_a_price_change_never_touches_an_order_already_taken(client, reseller):
         order_id=taken[1].pk, from_status=Order.Status.AWAITING, status=Order.Status.CANCELED, actor="test"
     )
     assert _balance(customer) == Decimal("100") - Decimal("1.08")
+
+
+# Every order type's rule multiplies the customer's rate, never the catalog's.
+
+
+def test_a_package_costs_the_customers_rate_times_its_size_everywhere_it_is_shown(client, reseller):
+    customer = reseller["customer"]
+    package = ServiceFactory(provider_service__type="Package", min=250, max=250, rate=Decimal("2"))
+    # 10% off: 1.80 per 1,000, so the package of 250 is 0.45 (the catalog's is 0.50).
+    client.force_login(customer)
+    services = {s.pk: s for s in client.get(reverse("services")).context["services"]}
+    assert services[package.pk].package_price_shown == "0.45"
+    data = {row["id"]: row for row in client.get(reverse("new_order")).context["services_data"]}
+    assert (data[package.pk]["rate"], data[package.pk]["package_price"]) == ("1.80", "0.45")
+    order = order_create(user=customer, service_id=package.pk, data={"link": "https://x.test/p"})
+    assert (order.quantity, order.rate, order.charge) == (250, Decimal("1.8"), Decimal("0.45"))
+    customer_rate_set(user_id=customer.pk, service_id=package.pk, rate=Decimal("1.00"))
+    assert order_create(user=customer, service_id=package.pk, data={"link": "https://x.test/q"}).charge == Decimal(
+        "0.25"
+    )
+
+
+@pytest.mark.parametrize("by_provider", [True, False], ids=["provider-drip-feed", "panel-drip-feed"])
+def test_a_drip_feed_charges_every_run_at_the_customers_rate(reseller, by_provider):
+    customer = reseller["customer"]
+    service = ServiceFactory(dripfeed=by_provider, rate=Decimal("2"), min=10)
+    customer_rate_set(user_id=customer.pk, service_id=service.pk, rate=Decimal("1.50"))
+    data = {"link": "https://x.test/d", "quantity": 100, "runs": 3, "interval": 30}
+    order = order_create(user=customer, service_id=service.pk, data=data)
+    # 1.50 × 100 × 3 / 1000, not 2 × 100 × 3 / 1000 = 0.6.
+    assert (order.rate, order.charge, order.dripfeed_by_panel) == (Decimal("1.5"), Decimal("0.45"), not by_provider)
+    assert _balance(customer) == Decimal("99.55")
+
+
+def test_a_subscription_and_its_hold_are_charged_at_the_customers_rate(reseller):
+    customer = reseller["customer"]
+    service = ServiceFactory(provider_service__type="Subscriptions", min=10, max=500, rate=Decimal("1"))
+    base = {"username": "someone", "min": "50", "max": "100", "delay": "30"}
+    limited = order_create(user=customer, service_id=service.pk, data=base | {"posts": "4"})
+    unlimited = order_create(user=customer, service_id=service.pk, data=base)
+    # 10% off 1.00: 0.90 × 400 / 1000, and the hold of 10 posts of 100: 0.90 × 1000 / 1000.
+    assert (limited.charge, unlimited.charge) == (Decimal("0.36"), Decimal("0.9"))
+    assert unlimited.cost == Decimal("0.9")  # what the hold settles against: our cost, not the customer's price
+
+
+def test_products_are_listed_and_charged_at_the_customers_rate_per_unit(client, reseller):
+    customer = reseller["customer"]
+    product = ServiceFactory(kind=Service.Kind.PRODUCT, provider_service__type="Product", rate=Decimal("2.50"), min=1)
+    customer_rate_set(user_id=customer.pk, service_id=product.pk, rate=Decimal("2.00"))
+    listed = client.post("/api/v2", {"key": customer.key, "action": "products"}).json()
+    assert [(row["product"], row["rate"]) for row in listed] == [(product.pk, "2.00")]
+    answer = client.post(
+        "/api/v2", {"key": customer.key, "action": "add_product_order", "product": product.pk, "quantity": 3}
+    ).json()
+    assert Order.objects.get(pk=answer["order"]).charge == Decimal("6")
+    client.force_login(customer)
+    assert [p.price_shown for p in client.get(reverse("products")).context["products"]] == ["2.00"]
