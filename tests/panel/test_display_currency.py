@@ -241,3 +241,42 @@ def test_staff_without_the_permission_cannot_add_a_currency(client):
     client.force_login(operator)
     response = client.post(reverse("admin:panel_displaycurrency_add"), {"code": "EUR", "rate": "0.92"})
     assert response.status_code == 403 and not DisplayCurrency.objects.exists()
+
+
+# Prices, converted beside the customer's own price.
+
+
+def test_prices_show_converted_at_the_customers_own_rate_on_the_services_and_order_pages(client, eur):
+    from orders.services.customer_prices import customer_discount_set
+    from tests.orders.factories import ServiceFactory
+
+    service = ServiceFactory(rate=Decimal("1.20"))
+    product = ServiceFactory(kind="product", provider_service__type="Product", rate=Decimal("2.50"), min=1)
+    customer = UserFactory(balance="10", display_currency=eur)
+    customer_discount_set(user_id=customer.pk, percent=Decimal("10"))  # 1.08 and 2.25 for this customer
+    client.force_login(customer)
+
+    services = client.get(reverse("services")).text
+    assert 'data-testid="service-rate-approx">≈ 0.99 EUR</small>' in services  # 1.08 × 0.92 = 0.9936
+    new_order = client.get(reverse("new_order"), {"service": service.pk}).text
+    assert 'data-display-rate="0.9200000000" data-display-code="EUR"' in new_order
+    assert 'data-testid="service-rate-approx">≈ 0.99 EUR</span>' in new_order
+    assert 'id="order-charge-approx"' in new_order
+    assert 'data-testid="balance-approx">≈ 9.20 EUR</div>' in new_order
+    products = client.get(reverse("products")).text
+    assert 'data-testid="product-rate-approx">≈ 2.07 EUR</small>' in products  # 2.25 × 0.92
+    assert (
+        'data-testid="product-rate-approx">≈ 2.07 EUR</span>'
+        in client.get(reverse("product_order", args=[product.pk])).text
+    )
+    assert 'data-testid="balance-approx">≈ 9.20 EUR</div>' in client.get(reverse("dashboard")).text
+
+
+def test_without_a_display_currency_no_page_shows_a_converted_figure(client, eur):
+    from tests.orders.factories import ServiceFactory
+
+    service = ServiceFactory()
+    client.force_login(UserFactory(balance="10"))
+    for url in (reverse("services"), reverse("new_order") + f"?service={service.pk}", reverse("dashboard")):
+        page = client.get(url).text
+        assert "≈" not in page and "data-display-rate" not in page, url
