@@ -42,6 +42,11 @@ class DisplayCurrency(models.Model):
     def __str__(self) -> str:
         return self.code
 
+    @property
+    def rate_shown(self) -> str:
+        """The rate as people read it: 0.92, 150.25, 0.0000153 (no trailing zeros, no exponent)."""
+        return f"{self.rate.normalize():f}"
+
 
 class User(AbstractUser):
     """A customer (or a staff member). The balance is written only by `billing.services`."""

@@ -29,7 +29,7 @@ from core.money import RATE_UNIT, money_str
 from orders.models import Category, Order, Refill, Service, ServiceChange
 from orders.order_fields import DRIPFEED_FIELDS
 from orders.order_types import SUBSCRIPTION_HOLD_POSTS, order_type_for
-from orders.pricing import PriceList, price_list_for, service_package_price
+from orders.pricing import PriceList, discounted_rate, price_list_for, service_package_price
 from orders.selectors import customer_order_totals, customer_orders, services_for_sale
 from orders.services.dripfeed import customer_order_cancel
 from orders.services.ordering import REFILL_COOLDOWN, order_can_refill, order_create, refill_request
@@ -557,10 +557,10 @@ def api_key_new(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _updates_value(kind: str, value: str) -> str:
+def _updates_value(kind: str, value: str, *, discount: Decimal = Decimal(0)) -> str:
     if kind == ServiceChange.Kind.RATE and value:
         try:
-            return money_str(Decimal(value))
+            return money_str(discounted_rate(price=Decimal(value), percent=discount))
         except InvalidOperation:
             return value
     return value
@@ -575,10 +575,16 @@ def updates(request: HttpRequest) -> HttpResponse:
     )
     page = Paginator(changes, UPDATES_PER_PAGE).get_page(request.GET.get("page"))
     rows = list(page.object_list)
+    # A rate change is told in the customer's own prices: less their discount, or their own rate, which no
+    # catalog change reprices (orders.pricing).
+    prices = price_list_for(user=request.user, service_ids={c.service_id for c in rows})
     for change in rows:
-        change.old_shown = _updates_value(change.kind, change.old_value)
-        change.new_shown = _updates_value(change.kind, change.new_value)
-    return render(request, "panel/updates.html", {"page": page, "change_rows": rows})
+        change.own_rate = money_str(prices.custom_rates[change.service_id]) if prices.is_custom(change.service) else ""
+        discount = prices.discount_percent if not change.own_rate else Decimal(0)
+        change.old_shown = _updates_value(change.kind, change.old_value, discount=discount)
+        change.new_shown = _updates_value(change.kind, change.new_value, discount=discount)
+    context = {"page": page, "change_rows": rows, "discount": f"{prices.discount_percent.normalize():f}"}
+    return render(request, "panel/updates.html", context)
 
 
 # The API documentation page

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from billing.models import LedgerEntry
 from orders.customer_prices import CustomerDiscount, CustomerRate
-from orders.models import Order, Service
+from orders.models import Order, Service, ServiceChange
 from orders.pricing import PriceList, customer_rate, discounted_rate, price_list_for
 from orders.services.catalog import services_sync
 from orders.services.customer_prices import (
@@ -479,3 +479,20 @@ def test_products_are_listed_and_charged_at_the_customers_rate_per_unit(client, 
     assert Order.objects.get(pk=answer["order"]).charge == Decimal("6")
     client.force_login(customer)
     assert [p.price_shown for p in client.get(reverse("products")).context["products"]] == ["2.00"]
+
+
+def test_the_updates_page_tells_a_rate_change_in_the_customers_own_prices(client, reseller):
+    customer, discounted, custom = reseller["customer"], reseller["discounted"], reseller["custom"]
+    for service in (discounted, custom):
+        ServiceChange.objects.create(service=service, kind="rate", old_value="1.20000", new_value="1.50000")
+    client.force_login(customer)
+    rows = {row.service_id: row for row in client.get(reverse("updates")).context["change_rows"]}
+    # 10% off: 1.08 → 1.35; the custom rate is not repriced by the catalog's change.
+    assert (rows[discounted.pk].old_shown, rows[discounted.pk].new_shown) == ("1.08", "1.35")
+    assert rows[custom.pk].own_rate == "0.90"
+    page = client.get(reverse("updates")).text
+    assert 'data-testid="with-discount">(with your 10% discount)</small>' in page
+    assert "your own rate stays 0.90" in page
+    client.force_login(UserFactory())
+    rows = {row.service_id: row for row in client.get(reverse("updates")).context["change_rows"]}
+    assert (rows[discounted.pk].new_shown, rows[custom.pk].new_shown, rows[custom.pk].own_rate) == ("1.50", "1.50", "")

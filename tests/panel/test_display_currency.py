@@ -43,6 +43,11 @@ def test_a_converted_amount_follows_the_balance_rule_and_says_it_is_approximate(
     assert money_display_approx(Decimal(amount), rate=Decimal(rate), code="EUR") == shown
 
 
+@pytest.mark.parametrize(("rate", "shown"), [("0.92", "0.92"), ("100", "100"), ("0.0000153", "0.0000153")])
+def test_a_rate_reads_without_trailing_zeros_or_an_exponent(rate, shown):
+    assert DisplayCurrency(code="EUR", rate=Decimal(rate).quantize(Decimal("1E-10"))).rate_shown == shown
+
+
 def test_the_approx_filter_is_empty_without_a_display_currency(eur):
     template = Template("{% load money %}[{{ amount|approx:currency }}]")
     assert template.render(Context({"amount": Decimal("10"), "currency": eur})) == "[≈ 9.20 EUR]"
