@@ -23,6 +23,7 @@ from orders.services.catalog import (
     services_sync,
     sync_progress,
 )
+from orders.services.customer_prices import discount_services_below_cost
 from orders.services.failover import service_alternative_check
 from orders.services.ordering import order_cancel_refund, order_review_attach, order_review_resend
 from orders.services.transitions import FINAL
@@ -449,12 +450,17 @@ class BelowCostFilter(admin.SimpleListFilter):
 class CustomerDiscountAdmin(admin.ModelAdmin):
     """A customer's percent off every catalog price (`manage.py set_price CUSTOMER --discount 5` does the same)."""
 
-    list_display = ("user", "percent", "note", "updated_at")
+    list_display = ("user", "percent", "services_below_cost", "note", "updated_at")
     search_fields = ("user__username", "user__email", "note")
     autocomplete_fields = ("user",)
     list_select_related = ("user",)
     fields = ("user", "percent", "note", "updated_at")
     readonly_fields = ("updated_at",)
+
+    @admin.display(description="Services on sale below our cost")
+    def services_below_cost(self, obj):
+        below = discount_services_below_cost(user_id=obj.user_id, percent=obj.percent)
+        return format_html('<strong class="staff-bad" data-testid="below-cost">{}</strong>', below) if below else 0
 
 
 @admin.register(CustomerRate)

@@ -10,6 +10,8 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import DecimalField, ExpressionWrapper, F, Min
+from django.db.models.functions import Coalesce
 
 from core.errors import PanelError
 from orders.customer_prices import CustomerDiscount, CustomerRate
@@ -26,6 +28,7 @@ class PriceInvalid(PanelError):
 class CustomerPrices:
     """What a customer pays apart from the catalog: their discount (0: none) and custom rates by service."""
 
+    user_id: int
     username: str
     discount_percent: Decimal
     custom_rates: list[CustomerRate]
@@ -80,7 +83,9 @@ def customer_prices_get(*, user_id: int) -> CustomerPrices:
     user = _customer(user_id)
     percent = CustomerDiscount.objects.filter(user_id=user_id).values_list("percent", flat=True).first()
     rates = list(CustomerRate.objects.filter(user_id=user_id).select_related("service").order_by("service_id"))
-    return CustomerPrices(username=user.username, discount_percent=percent or Decimal(0), custom_rates=rates)
+    return CustomerPrices(
+        user_id=user.pk, username=user.username, discount_percent=percent or Decimal(0), custom_rates=rates
+    )
 
 
 BELOW_COST_SHOWN = 20
@@ -96,6 +101,50 @@ def custom_rates_below_cost(*, limit: int = BELOW_COST_SHOWN) -> dict | None:
     if not rows:
         return None
     return {"count": below.count() if len(rows) == limit else len(rows), "rows": rows}
+
+
+def _price_less(percent: Decimal):
+    """SQL for a service's catalog price less `percent` (the rounding up of PriceList.rate is under 0.00001)."""
+    price = Coalesce("rate_override", "rate")
+    return ExpressionWrapper(price * (100 - percent) / 100, output_field=DecimalField(max_digits=30, decimal_places=10))
+
+
+def discount_services_below_cost(*, user_id: int, percent: Decimal) -> int:
+    """How many services on sale this discount sells under our cost (those with a custom rate aside)."""
+    return (
+        Service.objects.filter(is_enabled=True)
+        .exclude(custom_rates__user_id=user_id)
+        .alias(discounted=_price_less(percent))
+        .filter(discounted__lt=F("cost"))
+        .count()
+    )
+
+
+def discounts_below_cost(*, limit: int = BELOW_COST_SHOWN) -> dict | None:
+    """Discounts deep enough to sell some service on sale under our cost, for the staff dashboard.
+
+    A discount of p% sells a service at a loss when p exceeds its margin, 100 × (price − cost) / price; so
+    only discounts above the thinnest margin in the catalog are counted one by one.
+    """
+    price = Coalesce("rate_override", "rate")
+    margin = ExpressionWrapper(
+        100 * (price - F("cost")) / price, output_field=DecimalField(max_digits=30, decimal_places=10)
+    )
+    thinnest = (
+        Service.objects.filter(is_enabled=True, rate__gt=0)
+        .exclude(rate_override=0)
+        .aggregate(thinnest=Min(margin))["thinnest"]
+    )
+    if thinnest is None:
+        return None
+    rows = []
+    for discount in CustomerDiscount.objects.filter(percent__gt=thinnest).select_related("user").order_by("-percent"):
+        below = discount_services_below_cost(user_id=discount.user_id, percent=discount.percent)
+        if below:
+            rows.append({"discount": discount, "services": below})
+        if len(rows) == limit:
+            break
+    return {"rows": rows} if rows else None
 
 
 def _customer(user_id: int):

@@ -496,3 +496,30 @@ def test_the_updates_page_tells_a_rate_change_in_the_customers_own_prices(client
     client.force_login(UserFactory())
     rows = {row.service_id: row for row in client.get(reverse("updates")).context["change_rows"]}
     assert (rows[discounted.pk].new_shown, rows[custom.pk].new_shown, rows[custom.pk].own_rate) == ("1.50", "1.50", "")
+
+
+def test_a_discount_deeper_than_a_services_margin_is_flagged_on_the_dashboard_in_the_admin_and_by_set_price(client):
+    thin = ServiceFactory(rate=Decimal("1.00"), cost=Decimal("0.90"))  # a 10% margin
+    ServiceFactory(rate=Decimal("2.00"), cost=Decimal("0.50"))  # 75%
+    deep, shallow, covered = (
+        UserFactory(username="deep"),
+        UserFactory(username="shallow"),
+        UserFactory(username="covered"),
+    )
+    customer_discount_set(user_id=deep.pk, percent=Decimal("20"))
+    customer_discount_set(user_id=shallow.pk, percent=Decimal("10"))  # 0.90: at cost, not below
+    customer_discount_set(user_id=covered.pk, percent=Decimal("20"))
+    customer_rate_set(user_id=covered.pk, service_id=thin.pk, rate=Decimal("0.95"))  # their own rate covers it
+    operator = UserFactory(is_staff=True)
+    operator.user_permissions.set(
+        Permission.objects.filter(codename__in=["view_dashboard", "view_customerdiscount", "view_customerrate"])
+    )
+    client.force_login(operator)
+
+    page = client.get(reverse("staff_dashboard")).text
+    assert page.count('data-testid="discount-below-cost-row"') == 1 and ">deep</a>" in page
+    assert 'id="staff-below-cost"' not in page  # no custom rate is below cost
+    listing = client.get(reverse("admin:orders_customerdiscount_changelist")).text
+    assert listing.count('data-testid="below-cost">1</strong>') == 1
+    assert _set_price("deep").splitlines()[1] == "deep: at this discount 1 services on sale are BELOW COST"
+    assert len(_set_price("covered").splitlines()) == 2  # the discount line and the custom rate, no warning

@@ -11,6 +11,7 @@ from orders.services.customer_prices import (
     customer_prices_get,
     customer_rate_clear,
     customer_rate_set,
+    discount_services_below_cost,
 )
 
 
@@ -66,6 +67,9 @@ class Command(BaseCommand):
         name = prices.username
         if prices.discount_percent:
             self.stdout.write(f"{name}: {prices.discount_percent}% off every catalog price")
+            below = discount_services_below_cost(user_id=prices.user_id, percent=prices.discount_percent)
+            if below:
+                self.stdout.write(f"{name}: at this discount {below} services on sale are BELOW COST")
         else:
             self.stdout.write(f"{name}: no discount")
         for custom in prices.custom_rates:
