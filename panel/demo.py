@@ -32,9 +32,10 @@ from billing.services import (
 from orders.models import Order, OrderEvent, Refill, Service, ServiceAlternative
 from orders.services.alerts import alerts_refresh
 from orders.services.catalog import service_operator_edit, services_completion_update, services_sync
+from orders.services.customer_prices import customer_discount_set, customer_rate_set
 from orders.services.ordering import order_create
 from orders.services.transitions import UPSTREAM_ACTIVE, Move, order_transition, orders_transition
-from panel.models import User
+from panel.models import DisplayCurrency, User
 from panel.services import api_key_rotate, customer_create, favourite_set
 from providers.models import Provider, ProviderService
 from providers.services import provider_create
@@ -75,8 +76,12 @@ DEMO_BALANCE = Decimal("100")
 # The partner's own commission percent (the panel's default is AFFILIATE_COMMISSION_PERCENT): 10% of demo's two
 # deposits (50 and 100) reaches the minimum payout, so the partner can move it or ask for it.
 PARTNER_COMMISSION_PERCENT = Decimal("10")
-# The partner reads the panel in this language (see demo_language_set).
+# The partner reads the panel in this language (see demo_language_set) and its prices also in euros.
 PARTNER_LANGUAGE = "es"
+DISPLAY_CURRENCY = ("EUR", Decimal("0.92"))
+# Demo's own prices: a discount on everything, and a fixed rate for the package.
+DEMO_DISCOUNT_PERCENT = Decimal("5")
+DEMO_PACKAGE_RATE = Decimal("11")
 
 
 @dataclass(frozen=True)
@@ -161,6 +166,7 @@ def demo_load(*, provider_port: int = DEMO_PROVIDER_PORT) -> DemoReport:
     providers = demo_providers(provider_port=provider_port)
     report = DemoReport(api_key=key, logins=[ADMIN, SUPPORT, FINANCE, CUSTOMER, PARTNER])
     report.lines += demo_catalog(providers=providers)
+    report.lines += demo_prices(customer=customer, partner=partner, providers=providers)
     report.lines += demo_affiliate(customer=customer, partner=partner)
     report.lines += demo_deposits(customer=customer, finance=finance)
     report.lines += demo_history(customer=customer, providers=providers)
@@ -264,6 +270,20 @@ def demo_catalog(*, providers: dict[str, Provider]) -> list[str]:
 
 
 # Money
+
+
+def demo_prices(*, customer: User, partner: User, providers: dict[str, Provider]) -> list[str]:
+    """Demo's own prices (an operator's discount and one custom rate) and a display currency the partner reads."""
+    customer_discount_set(user_id=customer.pk, percent=DEMO_DISCOUNT_PERCENT, note="Demo: a loyal customer")
+    package = _service(providers[MAIN.name], PACKAGE)
+    customer_rate_set(user_id=customer.pk, service_id=package.pk, rate=DEMO_PACKAGE_RATE, note="Demo: agreed price")
+    code, rate = DISPLAY_CURRENCY
+    currency, _ = DisplayCurrency.objects.get_or_create(code=code, defaults={"rate": rate})
+    User.objects.filter(pk=partner.pk, display_currency__isnull=True).update(display_currency=currency)
+    return [
+        f"Prices: {customer.username} has {DEMO_DISCOUNT_PERCENT}% off and {DEMO_PACKAGE_RATE} per 1,000 for "
+        f"service {package.pk}; {partner.username} also reads prices in {code}."
+    ]
 
 
 def demo_affiliate(*, customer: User, partner: User) -> list[str]:

@@ -8,6 +8,8 @@ from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 
 from billing.models import AffiliateAccount, AffiliateEntry, FundsRequest, LedgerEntry, PaymentMethod
+from core.money import partial_refund
+from orders.customer_prices import CustomerDiscount
 from orders.models import Alert, Order, OrderEvent, Service, ServiceAlternative
 from orders.services.ordering import order_create
 from orders.services.transitions import order_transition
@@ -106,7 +108,8 @@ def test_demo_setup_run_twice_loads_every_feature_once_and_prints_the_logins(tes
     by_panel = orders.get(dripfeed_by_panel=True)
     assert (by_panel.runs, by_panel.runs_placed, by_panel.run_orders.count()) == (3, 1, 1)
     # Packages and subscriptions.
-    assert orders.filter(service__type="Package").count() == 1
+    package = orders.get(service__type="Package")
+    assert package.charge == Decimal("11") * package.quantity / 1000  # demo's own rate for it
     assert orders.filter(service__type="Subscriptions").count() == 1
     # Products: one delivered with its result, two on their way, and one product out of stock.
     products = orders.filter(service__kind=Service.Kind.PRODUCT)
@@ -122,7 +125,7 @@ def test_demo_setup_run_twice_loads_every_feature_once_and_prints_the_logins(tes
         [S.CANCELED, S.COMPLETED, S.COMPLETED, S.COMPLETED, S.COMPLETED, S.PARTIAL]
     )
     partial = history.get(status=S.PARTIAL)
-    assert partial.refunded == partial.charge * 150 / 400
+    assert partial.refunded == partial_refund(charge=partial.charge, remains=150, quantity=400) > 0
     assert history.get(status=S.CANCELED).net_charge == 0
     # Orders the running demo places: nine awaiting (or pending, the panel's drip-feed) the workers.
     live = orders.exclude(pk__in=history).filter(parent__isnull=True)
@@ -162,6 +165,11 @@ def test_demo_setup_run_twice_loads_every_feature_once_and_prints_the_logins(tes
     assert Announcement.objects.filter(is_published=True).count() == 1
 
     assert Favourite.objects.filter(user=demo).count() == 2
+    # Prices: demo's discount on everything else; the partner reads prices in euros too.
+    assert CustomerDiscount.objects.get(user=demo).percent == Decimal("5")
+    plain = orders.filter(service__type="Default", runs__isnull=True, parent__isnull=True).first()
+    assert plain.rate == plain.service.price * Decimal("0.95")
+    assert partner.display_currency.code == "EUR"
     alert = Alert.objects.get(resolved_at__isnull=True)
     assert alert.kind == Alert.Kind.LOW_BALANCE and "Demo shop" in alert.message
 
