@@ -1,5 +1,5 @@
 """A small counter per client and time window in the cache, for the website's forms that mail
-or create things (password reset, signup). /api/v2 has its own throttles (panel.api)."""
+or create things (password reset, signup). /api/v2 has its own throttles (panel.throttling)."""
 
 import hashlib
 import time

@@ -34,7 +34,7 @@ from orders.selectors import customer_order_totals, customer_orders, services_fo
 from orders.services.dripfeed import customer_order_cancel
 from orders.services.ordering import REFILL_COOLDOWN, order_can_refill, order_create, refill_request
 from orders.services.transitions import ACTIVE, UPSTREAM_ACTIVE
-from panel.api import PROTOCOL_STATUS, REFILL_STATUS
+from orders.statuses import PROTOCOL_STATUS, REFILL_STATUS
 from panel.api_docs import PHP_EXAMPLE, PYTHON_EXAMPLE, api_sections
 from panel.client_ip import client_ip
 from panel.formatting import duration_words, refill_words

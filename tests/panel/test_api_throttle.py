@@ -3,8 +3,8 @@ from urllib.parse import urlencode
 import pytest
 from django.core.cache import cache
 
-from panel.api import throttle_rate_parse
 from panel.services import api_key_rotate
+from panel.throttling import throttle_rate_parse
 from tests.panel.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -49,7 +49,7 @@ def test_concurrent_hits_all_count_in_redis(settings):
 
     from django.test import RequestFactory
 
-    from panel.api import ApiIpThrottle
+    from panel.throttling import ApiIpThrottle
 
     settings.API_THROTTLE_IP_RATE = "20/min"
     request = RequestFactory().post("/api/v2", REMOTE_ADDR="203.0.113.9")
