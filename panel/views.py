@@ -54,7 +54,6 @@ from panel.forms import (
     service_required_fields,
     service_takes_dripfeed,
 )
-from panel.ratelimit import rate_limit_hit, wait_in_words
 from panel.selectors import favourite_service_ids
 from panel.services import (
     TwoFactorError,
@@ -66,6 +65,7 @@ from panel.services import (
     staff_totp_enrolment_confirm,
     staff_totp_enrolment_start,
 )
+from panel.throttling import rate_limit_hit, wait_in_words
 
 ORDERS_PER_PAGE = 25
 REFILLS_PER_PAGE = 25
