@@ -12,7 +12,7 @@ from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -30,10 +30,23 @@ from orders.models import Category, Order, Refill, Service, ServiceChange
 from orders.order_fields import DRIPFEED_FIELDS
 from orders.order_types import SUBSCRIPTION_HOLD_POSTS, order_type_for
 from orders.pricing import service_package_price
-from orders.selectors import customer_order_totals, customer_orders, services_for_sale
+from orders.rules import (
+    RefillWait,
+    order_can_cancel,
+    order_can_refill,
+    order_cancel_pending,
+    order_refill_refusal,
+    refill_wait,
+)
+from orders.selectors import (
+    customer_order_totals,
+    customer_orders,
+    order_status_counts,
+    orders_last_refill,
+    services_for_sale,
+)
 from orders.services.dripfeed import customer_order_cancel
-from orders.services.ordering import REFILL_COOLDOWN, order_can_refill, order_create, refill_request
-from orders.services.transitions import ACTIVE, UPSTREAM_ACTIVE
+from orders.services.ordering import order_create, refill_request
 from orders.statuses import PROTOCOL_STATUS, REFILL_STATUS
 from panel.api_docs import PHP_EXAMPLE, PYTHON_EXAMPLE, api_sections
 from panel.client_ip import client_ip
@@ -95,47 +108,32 @@ ORDER_KINDS: dict[str, tuple[str, Q]] = {
 }
 
 
-def _refill_waits(orders: list[Order]) -> dict[int, str]:
-    """Why a refill cannot be asked for now, per order: one already open, or the cooldown since the last.
-
-    The same rules as refill_request (which decides): the page only leaves out a button that
-    would be refused.
-    """
-    now = timezone.now()
-    waits: dict[int, str] = {}
-    # A page holds at most ORDERS_PER_PAGE orders: their refills are few, the last one of each counts.
-    last = {r.order_id: r for r in Refill.objects.filter(order__in=orders).order_by("created_at", "id")}
-    for order_id, refill in last.items():
-        if refill.status in Refill.OPEN:
-            waits[order_id] = "Refill in progress"
-        elif refill.created_at > now - REFILL_COOLDOWN:
-            again = timezone.localtime(refill.created_at + REFILL_COOLDOWN)
-            waits[order_id] = f"Refill again after {again:%Y-%m-%d %H:%M}"
-    return waits
+def _refill_wait_words(wait: RefillWait | None) -> str:
+    """Why the refill button is missing, for an order whose refill only waits (orders.rules.refill_wait)."""
+    if wait is None:
+        return ""
+    if wait.open:
+        return "Refill in progress"
+    return f"Refill again after {timezone.localtime(wait.until):%Y-%m-%d %H:%M}"
 
 
 def _order_rows(orders) -> list[Order]:
-    """Orders with what the page shows of them: the customer's status words and the allowed actions."""
+    """Orders with what the page shows of them: the customer's status words and the actions orders.rules allows."""
     rows = list(orders)
-    refillable = [o for o in rows if o.service.refill and o.status in (S.COMPLETED, S.PARTIAL)]
-    waits = _refill_waits(refillable) if refillable else {}
+    now = timezone.now()
+    refillable = {o.pk for o in rows if order_refill_refusal(order=o, now=now) is None}
+    last = orders_last_refill(orders=[o for o in rows if o.pk in refillable])
     for order in rows:
         # What the customer paid in the end: the charge net of refunds (the refund shown beside it).
         order.charge_shown = money_str(order.net_charge)
         order.refunded_shown = money_str(order.refunded) if order.refunded else ""
         order.status_label = PROTOCOL_STATUS[order.status]
         order.status_tab = TAB_OF_STATUS[order.status]
-        order.refill_wait = waits.get(order.pk, "")
-        # order_can_refill adds the refill guarantee and the panel's own drip-feeds to the button's rules.
-        order.can_refill = order in refillable and not order.refill_wait and order_can_refill(order=order)
-        if order.dripfeed_by_panel:
-            order.can_cancel = not order.runs_stopped and order.status in ACTIVE
-            order.cancel_pending = order.runs_stopped and order.status in ACTIVE
-        else:
-            order.can_cancel = order.cancel_requested_at is None and (
-                order.status == S.AWAITING or (order.service.cancel and order.status in (S.PLACING, *UPSTREAM_ACTIVE))
-            )
-            order.cancel_pending = order.cancel_requested_at is not None and order.status in ACTIVE
+        # Only an order whose refill would otherwise be taken says why it waits.
+        order.refill_wait = _refill_wait_words(refill_wait(last_refill=last.get(order.pk), now=now))
+        order.can_refill = order_can_refill(order=order, last_refill=last.get(order.pk), now=now)
+        order.can_cancel = order_can_cancel(order=order)
+        order.cancel_pending = order_cancel_pending(order=order)
     return rows
 
 
@@ -385,7 +383,7 @@ def orders(request: HttpRequest, kind: str = "") -> HttpResponse:
     if tab not in STATUS_TABS:
         tab = ""
     query = _search_query(request)
-    counts = dict(mine.order_by().values_list("status").annotate(n=Count("id")))
+    counts = order_status_counts(orders=mine)
     tabs = [{"key": "", "label": "All", "count": sum(counts.values())}] + [
         {"key": key, "label": label, "count": sum(counts.get(s, 0) for s in statuses)}
         for key, (label, statuses) in STATUS_TABS.items()

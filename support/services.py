@@ -23,7 +23,8 @@ from core.errors import PanelError
 from core.money import money_str
 from orders.models import Order
 from orders.services.alerts import alert_recipients
-from orders.services.ordering import order_cancel_refund, order_cancel_request, refill_request
+from orders.services.dripfeed import customer_order_cancel
+from orders.services.ordering import order_cancel_refund, refill_request
 from support.attachments import CleanImage, attachments_clean
 from support.models import Notification, Ticket, TicketAttachment, TicketMessage
 from support.selectors import can_handle_tickets, ticket_handlers
@@ -359,7 +360,7 @@ def ticket_order_action(*, staff, ticket_id: int, order_id: int, action: str) ->
         refill = refill_request(user=ticket.user, order_id=order_id)
         text = _("Refill %(refill)s requested for order %(order)s.") % {"refill": refill.pk, "order": order_id}
     elif action == "cancel":
-        order = order_cancel_request(user=ticket.user, order_id=order_id)
+        order = customer_order_cancel(user=ticket.user, order_id=order_id)
         if order.status == Order.Status.CANCELED:
             text = _("Order %(order)s cancelled and %(amount)s %(currency)s refunded.") % {
                 "order": order_id,
