@@ -7,7 +7,6 @@ from any other status.
 """
 
 import logging
-import re
 from collections.abc import Callable
 
 from django.conf import settings
@@ -18,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import PanelError
+from core.ids import ID_TEXT
 from core.money import money_str
 from orders.models import Order, Service
 from orders.order_types import SERVICE_FIELD_NAMES, order_type_for
@@ -33,7 +33,7 @@ from providers.protocol import PROTOCOL_BATCH as MAX_IDS
 logger = logging.getLogger(__name__)
 
 MAX_VALUE_LENGTH = 100_000
-ID_PATTERN = re.compile(r"\d{1,18}")
+ID_PATTERN = ID_TEXT
 
 # Every `add` parameter, from the one declaration of the order fields.
 ORDER_FIELDS = SERVICE_FIELD_NAMES

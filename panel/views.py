@@ -1,7 +1,6 @@
 """The customer website: thin views that read the customer's own rows, call one service, and
 render its result or its `PanelError` message."""
 
-import re
 from decimal import Decimal, InvalidOperation
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -25,6 +24,7 @@ from django_otp import login as otp_login
 
 from billing.views import referral_signup
 from core.errors import PanelError
+from core.ids import id_parse
 from core.money import RATE_UNIT, money_str
 from orders.models import Category, Order, Refill, Service, ServiceChange
 from orders.order_fields import DRIPFEED_FIELDS
@@ -86,8 +86,6 @@ UPDATES_PER_PAGE = 50
 RECENT_ORDERS = 10
 MASS_RESULTS_SESSION_KEY = "mass_order_results"
 SEARCH_MAX_LENGTH = 200
-# An id typed in a search box or a filter: ASCII digits that fit a bigint ("²" is a digit to str.isdigit).
-ID_TEXT = re.compile(r"[0-9]{1,18}")
 
 S = Order.Status
 # The tabs of the orders page, in the words customers (and /api/v2) use: the panel's own
@@ -158,8 +156,7 @@ def _search_query(request: HttpRequest) -> str:
 
 def _id_param(value: str | None) -> int:
     """An id from a query string or a hidden field, or 0 for anything that is not one."""
-    value = (value or "").strip()
-    return int(value) if ID_TEXT.fullmatch(value) else 0
+    return id_parse(value or "") or 0
 
 
 def _back(request: HttpRequest, default: str) -> HttpResponse:
@@ -393,8 +390,8 @@ def orders(request: HttpRequest, kind: str = "") -> HttpResponse:
         listed = listed.filter(status__in=STATUS_TABS[tab][1])
     if query:
         match = Q(link__icontains=query)
-        if ID_TEXT.fullmatch(query):
-            match |= Q(pk=int(query))
+        if (number := id_parse(query)) is not None:
+            match |= Q(pk=number)
         listed = listed.filter(match)
     page = Paginator(listed, ORDERS_PER_PAGE).get_page(request.GET.get("page"))
     context = {
@@ -470,8 +467,8 @@ def services(request: HttpRequest) -> HttpResponse:
         listed = listed.filter(category_id=category_id)
     if query:
         match = Q(name__icontains=query)
-        if ID_TEXT.fullmatch(query):
-            match |= Q(pk=int(query))
+        if (number := id_parse(query)) is not None:
+            match |= Q(pk=number)
         listed = listed.filter(match)
     context = {
         "services": _priced(listed),

@@ -24,6 +24,7 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
+from core.ids import id_parse
 from orders.models import Alert, Order, OrderEvent, Service
 from orders.services.transitions import ACTIVE, UPSTREAM_ACTIVE
 from providers.models import Provider, ProviderService
@@ -283,5 +284,5 @@ def alerts_open() -> list[dict]:
     for alert in Alert.objects.filter(resolved_at__isnull=True).order_by("-first_seen_at", "-pk")[:100]:
         model, _, pk = alert.subject.partition(":")
         page = ADMIN_PAGES.get(model)
-        rows.append({"alert": alert, "url": reverse(page, args=[pk]) if page and pk.isdigit() else ""})
+        rows.append({"alert": alert, "url": reverse(page, args=[pk]) if page and id_parse(pk) is not None else ""})
     return rows

@@ -22,6 +22,7 @@ from django.utils import timezone
 from billing.models import LedgerEntry
 from billing.services import balance_credit
 from core.errors import PanelError
+from core.ids import id_parse
 from core.money import money_round, partial_refund
 from orders.models import Order
 from orders.order_fields import OrderInvalid
@@ -183,10 +184,9 @@ def dripfeed_cancel(*, user, order: Order) -> Order:
 
 def customer_order_cancel(*, user, order_id: object) -> Order:
     """A customer's cancel: a drip-feed run by the panel stops its runs; any other follows `order_cancel_request`."""
-    try:
-        pk = int(str(order_id).strip())
-    except ValueError:
-        raise OrderInvalid("Incorrect order ID") from None
+    pk = id_parse(order_id)
+    if pk is None:
+        raise OrderInvalid("Incorrect order ID")
     order = Order.objects.filter(pk=pk, user=user).only("pk", "dripfeed_by_panel", "parent_id").first()
     if order is None or order.parent_id is not None:
         raise OrderInvalid("Incorrect order ID")

@@ -10,6 +10,7 @@ from django.utils import timezone
 from billing.errors import InsufficientFunds
 from billing.services import balance_debit
 from core.errors import PanelError
+from core.ids import id_parse
 from orders.models import Order, Refill, Service, ServiceAlternative
 from orders.order_fields import Code, OrderInvalid
 from orders.order_types import order_fields_clean
@@ -141,10 +142,9 @@ def _link_guard_lock(*, user_id: int, link: str) -> None:
 def _service_for_sale(service_id: object, *, kind: str | None) -> Service:
     wrong = "Incorrect product ID" if kind == Service.Kind.PRODUCT else "Incorrect service ID"
     field = "product" if kind == Service.Kind.PRODUCT else "service"
-    try:
-        pk = int(str(service_id).strip())
-    except ValueError:
-        raise OrderInvalid(wrong, field=field, code=Code.UNKNOWN_SERVICE) from None
+    pk = id_parse(service_id)
+    if pk is None:
+        raise OrderInvalid(wrong, field=field, code=Code.UNKNOWN_SERVICE)
     filters = {"pk": pk, "is_enabled": True, "provider__is_active": True}
     if kind:
         filters["kind"] = kind
@@ -219,10 +219,9 @@ def order_cancel_request(*, user, order_id: object) -> Order:
 
 
 def _customer_order(*, user, order_id: object) -> Order:
-    try:
-        pk = int(str(order_id).strip())
-    except ValueError:
-        raise OrderInvalid("Incorrect order ID") from None
+    pk = id_parse(order_id)
+    if pk is None:
+        raise OrderInvalid("Incorrect order ID")
     order = Order.objects.select_related("service").filter(pk=pk, user=user).first()
     if order is None:
         raise OrderInvalid("Incorrect order ID")
