@@ -14,7 +14,6 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
-from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,7 +21,7 @@ from django.utils.translation import gettext as _
 from core.errors import PanelError
 from core.money import money_str
 from orders.models import Order
-from orders.services.alerts import alert_recipients
+from orders.services.alerts import staff_email
 from orders.services.dripfeed import customer_order_cancel
 from orders.services.ordering import order_cancel_refund, refill_request
 from support.attachments import CleanImage, attachments_clean
@@ -392,14 +391,9 @@ def staff_notify(subject: str, text: str) -> dict[str, bool]:
     logged and reported in the answer, never raised, so one dead channel does not hide the other.
     """
     outcome: dict[str, bool] = {}
-    recipients = alert_recipients()
-    if recipients:
-        try:
-            send_mail(f"[{settings.PANEL_NAME}] {subject}", text, settings.DEFAULT_FROM_EMAIL, recipients)
-            outcome["email"] = True
-        except Exception:
-            logger.exception("staff e-mail %r failed", subject)
-            outcome["email"] = False
+    sent = staff_email(subject=f"[{settings.PANEL_NAME}] {subject}", text=text)
+    if sent is not None:
+        outcome["email"] = sent
     if telegram_configured():
         try:
             telegram_send(text=f"{subject}\n\n{text}")

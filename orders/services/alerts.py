@@ -222,6 +222,24 @@ def alert_recipients() -> list[str]:
     return sorted(set(staff.values_list("email", flat=True)))
 
 
+def staff_email(*, subject: str, text: str, recipients: list[str] | None = None) -> bool | None:
+    """E-mail the staff who get alerts (`alert_recipients`, unless given): True once sent, False when the
+    mail backend failed (logged, never raised), None when there is nobody to e-mail.
+
+    The one way the panel e-mails its operators: the alert digest here, `support.services.staff_notify`.
+    """
+    recipients = alert_recipients() if recipients is None else recipients
+    if not recipients:
+        return None
+    try:
+        send_mail(subject, text, settings.DEFAULT_FROM_EMAIL, recipients)
+    except Exception:
+        # Any backend failure (SMTP refused, a timeout): the caller decides whether to try again.
+        logger.exception("staff e-mail %r could not be sent", subject)
+        return False
+    return True
+
+
 def _alert_email(alerts: list[Alert]) -> tuple[str, str]:
     kinds = sorted({alert.get_kind_display() for alert in alerts})
     subject = f"{len(alerts)} new alert{'s' if len(alerts) != 1 else ''}: {', '.join(kinds)}"
@@ -261,12 +279,8 @@ def alerts_notify(*, now: datetime | None = None) -> int:
         if not alerts:
             return 0
         subject, body = _alert_email(alerts)
-        try:
-            send_mail(subject, body, None, recipients)
-        except Exception:
-            # Any backend failure (SMTP refused, a timeout): nothing is marked, the next run sends again.
-            logger.exception("alerts: the e-mail to staff could not be sent")
-            return 0
+        if not staff_email(subject=subject, text=body, recipients=recipients):
+            return 0  # nothing is marked: the next run sends again
         Alert.objects.filter(pk__in=[alert.pk for alert in alerts]).update(notified_at=now)
     return len(alerts)
 
