@@ -103,9 +103,8 @@ class AddFundsForm(forms.Form):
         if method is not None and amount is not None:
             low, high = deposit_amount_bounds(method=method)
             if not low <= amount <= high:
-                self.add_error(
-                    "amount", f"{method.name} takes from {low:,.2f} to {high:,.2f} {settings.PANEL_CURRENCY}."
-                )
+                low, high = money_display(low, exact=True), money_display(high, exact=True)
+                self.add_error("amount", f"{method.name} takes from {low} to {high} {settings.PANEL_CURRENCY}.")
         return cleaned
 
 
