@@ -13,8 +13,8 @@ from django.conf import settings
 from django.core.cache import cache
 from rest_framework.throttling import BaseThrottle
 
+from core.client_ip import client_ip
 from panel.api_keys import api_key_hash
-from panel.client_ip import client_ip
 
 THROTTLE_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
 from billing.views import referral_signup
+from core.client_ip import client_ip
 from core.errors import PanelError
 from core.ids import id_parse
 from core.money import RATE_UNIT, money_str
@@ -49,7 +50,6 @@ from orders.services.dripfeed import customer_order_cancel
 from orders.services.ordering import order_create, refill_request
 from orders.statuses import PROTOCOL_STATUS, REFILL_STATUS
 from panel.api_docs import PHP_EXAMPLE, PYTHON_EXAMPLE, api_sections
-from panel.client_ip import client_ip
 from panel.formatting import duration_words, refill_words
 from panel.forms import (
     ORDER_FIELDS,

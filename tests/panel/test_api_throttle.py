@@ -103,7 +103,7 @@ def test_behind_one_proxy_the_address_it_saw_counts_not_what_the_client_wrote(cl
 
 
 def test_the_client_address_rule(rf, settings):
-    from panel.client_ip import client_ip
+    from core.client_ip import client_ip
 
     request = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="1.1.1.1, 203.0.113.7, 10.0.0.1")
     settings.TRUSTED_PROXY_COUNT = 0
