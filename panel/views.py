@@ -305,11 +305,6 @@ def new_order(request: HttpRequest) -> HttpResponse:
         category_id = _id_param(request.GET.get("category"))
         selected = next((s for s in catalog if s.category_id == category_id), catalog[0] if catalog else None)
 
-    selected_package_price = (
-        money_str(service_package_price(service=selected))
-        if selected and order_type_for(selected.type).is_package
-        else ""
-    )
     shown = set(service_order_fields(selected)) if selected else set()
     required = set(service_required_fields(selected)) if selected else set()
     dripfeed_on = bool(selected and service_takes_dripfeed(selected) and request.POST.get("dripfeed"))
@@ -320,12 +315,13 @@ def new_order(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "balance": money_str(request.user.balance),
-        "selected_rate": money_str(selected.price) if selected else "",
-        "selected_unit": ("per 1000" if service_rate_unit(selected) == RATE_UNIT else "each") if selected else "",
+        # The selected service comes from the priced catalog: its words are already there (_priced).
+        "selected_rate": selected.price_shown if selected else "",
+        "selected_unit": selected.price_unit if selected else "",
         "selected_price_by": service_price_by(selected) if selected else "",
-        "selected_refill": refill_words(selected) if selected else "",
-        "selected_average": duration_words(selected.average_completion) if selected else "",
-        "selected_package_price": selected_package_price,
+        "selected_refill": selected.refill_shown if selected else "",
+        "selected_average": selected.average_shown if selected else "",
+        "selected_package_price": selected.package_price_shown if selected else "",
         "hold_posts": SUBSCRIPTION_HOLD_POSTS,
         "categories": categories,
         "catalog": catalog,
