@@ -429,6 +429,7 @@ CELERY_BEAT_SCHEDULE = {
     "services-sync": {"task": "orders.tasks.services_sync_task", "schedule": SERVICES_SYNC_INTERVAL},
     "provider-balances": {"task": "orders.tasks.provider_balances_task", "schedule": 900},
     "notifications": {"task": "support.tasks.notifications_task", "schedule": NOTIFICATIONS_INTERVAL},
+    "alerts-telegram": {"task": "support.tasks.alerts_telegram_task", "schedule": ALERT_CHECK_INTERVAL},
     "deposits-sweep": {"task": "billing.tasks.deposits_sweep_task", "schedule": DEPOSIT_SWEEP_INTERVAL},
     "alerts-check": {"task": "orders.tasks.alerts_check_task", "schedule": ALERT_CHECK_INTERVAL},
     "display-rates": {"task": "panel.tasks.display_rates_task", "schedule": DISPLAY_CURRENCY_RATES_INTERVAL},
