@@ -1,19 +1,26 @@
 from django.contrib import admin, messages
+from django.db.models import Q
 
 from billing.models import FundsRequest, LedgerEntry, PaymentMethod
 from billing.services import funds_request_approve, funds_request_reject
+from core.admin import BigListMixin, Exact, Number, Related
 from core.errors import PanelError
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(admin.ModelAdmin):
+class LedgerEntryAdmin(BigListMixin, admin.ModelAdmin):
     """Read only: money moves through the billing services (see the user's Credit / debit)."""
 
     list_display = ("id", "created_at", "user", "kind", "amount", "balance_after", "reference", "memo", "created_by")
     list_filter = ("kind", "created_at")
-    search_fields = ("user__username", "reference", "memo")
+    search_rules = (
+        Number("id", "entry id"),
+        Related("user", "username", "customer"),
+        # The unique (kind, reference) index serves a reference once every kind is named in front of it.
+        Exact("reference", "reference", also=Q(kind__in=LedgerEntry.Kind.values)),
+    )
+    search_help_text = "A customer's username, an exact reference (order:42) or an entry id."
     list_select_related = ("user", "created_by")
-    date_hierarchy = "created_at"
 
     def has_add_permission(self, request):
         return False

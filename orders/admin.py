@@ -12,6 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from core.admin import BigListMixin, Contains, Exact, Number, Related
 from core.errors import PanelError
 from core.staff import admin_permission_view
 from orders.models import Category, Order, OrderEvent, Refill, Service, ServiceChange
@@ -262,7 +263,7 @@ class AttachUpstreamForm(forms.Form):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(BigListMixin, admin.ModelAdmin):
     list_display = (
         "id",
         "created_at",
@@ -278,9 +279,14 @@ class OrderAdmin(admin.ModelAdmin):
         "error",
     )
     list_filter = ("status", "provider", "created_at")
-    search_fields = ("=id", "link", "user__username", "=upstream_order_id")
+    search_rules = (
+        Number("id", "order id"),
+        Exact("upstream_order_id", "provider's order id"),
+        Related("user", "username", "customer"),
+        Contains("link", "link"),
+    )
+    search_help_text = "An order id, the provider's order id, a customer's username or 3+ characters of the link."
     list_select_related = ("user", "service")
-    date_hierarchy = "created_at"
     inlines = [OrderEventInline, RefillInline]
     actions = ["resend", "cancel_and_refund"]
 

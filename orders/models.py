@@ -164,6 +164,8 @@ class Order(models.Model):
             models.Index(fields=["status", "provider"], name="order_status_provider"),
             models.Index(fields=["user", "-id"], name="order_user_recent"),
             models.Index(fields=["user", "link"], name="order_user_link"),
+            # The admin's search by the provider's order id (the unique index leads with the provider).
+            models.Index(fields=["upstream_order_id"], name="order_upstream_id"),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -9,6 +9,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from billing.services import balance_adjust
+from core.admin import BigListMixin, Exact, Number, Prefix
 from core.errors import PanelError
 from core.money import money_form_field
 from core.staff import admin_permission_view
@@ -33,7 +34,13 @@ POWER_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(BigListMixin, DjangoUserAdmin):
+    search_rules = (
+        Number("id", "customer id"),
+        Prefix("username", "username"),
+        Exact("email", "e-mail", when=lambda term: "@" in term),
+    )
+    search_help_text = "The start of a username (case matters), an exact e-mail or a customer id."
     list_display = ("username", "email", "balance", "api_key_prefix", "is_active", "is_staff", "date_joined")
     readonly_fields = ("balance", "api_key_prefix", "api_key_created_at", "balance_actions")
     fieldsets = DjangoUserAdmin.fieldsets + (
