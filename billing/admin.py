@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 from django.db.models import Q
+from unfold.admin import ModelAdmin
 
 from billing.models import FundsRequest, LedgerEntry, PaymentMethod
 from billing.services import funds_request_approve, funds_request_reject
@@ -8,7 +9,7 @@ from core.errors import PanelError
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(BigListMixin, admin.ModelAdmin):
+class LedgerEntryAdmin(BigListMixin, ModelAdmin):
     """Read only: money moves through the billing services (see the user's Credit / debit)."""
 
     list_display = ("id", "created_at", "user", "kind", "amount", "balance_after", "reference", "memo", "created_by")
@@ -33,13 +34,13 @@ class LedgerEntryAdmin(BigListMixin, admin.ModelAdmin):
 
 
 @admin.register(PaymentMethod)
-class PaymentMethodAdmin(admin.ModelAdmin):
+class PaymentMethodAdmin(ModelAdmin):
     list_display = ("name", "gateway", "min_amount", "is_active", "sort_order")
     list_editable = ("is_active", "sort_order")
 
 
 @admin.register(FundsRequest)
-class FundsRequestAdmin(admin.ModelAdmin):
+class FundsRequestAdmin(ModelAdmin):
     list_display = ("id", "created_at", "user", "method", "amount", "note", "status", "reviewed_by", "reviewed_at")
     list_filter = ("status", "method")
     search_fields = ("user__username", "note", "=id")

@@ -60,6 +60,17 @@ def query_row_estimate(queryset: QuerySet) -> int:
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
+def table_row_estimate(model) -> int:
+    """PostgreSQL's estimate of a table's rows (kept by ANALYZE); 0 elsewhere or before the table was analysed."""
+    connection = connections[model._default_manager.db]
+    if connection.vendor != "postgresql":
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [model._meta.db_table])
+        row = cursor.fetchone()
+    return max(int(row[0]), 0) if row else 0
+
+
 # Search rules: each takes one search term and answers a condition an index serves, or None when it cannot apply.
 
 
@@ -226,3 +237,71 @@ def upper_trigram_index(*, table: str, column: str, name: str) -> migrations.Run
             schema_editor.execute(f"DROP INDEX IF EXISTS {schema_editor.quote_name(name)}")
 
     return migrations.RunPython(create, drop, elidable=False)
+
+
+# django-unfold's admin runs Alpine.js, which compiles its `x-data` / `x-on` attributes with the Function
+# constructor (script-src 'unsafe-eval'), and writes its theme colours in a <style> element ('unsafe-inline' for
+# styles). Scripts still come only from our own static files: no inline <script> is allowed anywhere.
+THEME_CSP = {"script-src": ["'unsafe-eval'"], "style-src": ["'unsafe-inline'"]}
+
+
+def theme_csp(response):
+    """Widen the Content-Security-Policy (django-csp reads `_csp_update`) of one admin page for the theme."""
+    response._csp_update = THEME_CSP
+    return response
+
+
+# Bulk actions that ask first and then say what happened to each selected row.
+
+BULK_ACTION_LIMIT = 500
+
+
+def action_confirmed(request) -> bool:
+    """The second POST of a confirmed action carries `post=yes` (as Django's own delete confirmation does)."""
+    return request.POST.get("post") == "yes"
+
+
+def action_confirmation(model_admin, request, *, title: str, plan: list[tuple[object, str, bool]], button: str):
+    """The page between choosing an action and running it: each selected row and what the action will do to it.
+
+    `plan` holds (row, what will happen, whether it qualifies); the form posts the same action and selection
+    again with `post=yes`.
+    """
+    from django.contrib.admin import helpers
+    from django.template.response import TemplateResponse
+
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": title,
+        "opts": model_admin.model._meta,
+        "plan": plan,
+        "qualifying": sum(1 for _, _, ok in plan if ok),
+        "button": button,
+        "action": request.POST.get("action", ""),
+        "selected": [row.pk for row, _, _ in plan],
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, "admin/console/confirm_action.html", context)
+
+
+def action_too_many(model_admin, request, queryset) -> bool:
+    """Refuses (with a message) a selection larger than BULK_ACTION_LIMIT: "select all" over a million rows."""
+    from django.contrib import messages
+
+    if queryset.order_by()[: BULK_ACTION_LIMIT + 1].count() > BULK_ACTION_LIMIT:
+        model_admin.message_user(
+            request, f"Select at most {BULK_ACTION_LIMIT} rows for this action: nothing was done.", messages.ERROR
+        )
+        return True
+    return False
+
+
+def action_report(model_admin, request, outcomes: list[tuple[object, str, bool]]) -> None:
+    """One message per outcome, naming every row it happened to: "Queued again: 5, 6." / "Left as it is ...: 7"."""
+    from django.contrib import messages
+
+    grouped: dict[tuple[str, bool], list[str]] = {}
+    for row, outcome, ok in outcomes:
+        grouped.setdefault((outcome, ok), []).append(str(row.pk))
+    for (outcome, ok), ids in grouped.items():
+        model_admin.message_user(request, f"{outcome}: {', '.join(ids)}.", messages.SUCCESS if ok else messages.WARNING)

@@ -5,15 +5,39 @@ reach the catalog, and `providers/` never imports `orders/`. Every action calls 
 declares the permission it needs (see core/staff.py); the Support group holds the order ones.
 """
 
+from datetime import date, datetime, time, timedelta
+from functools import partial
+
 from django import forms
 from django.contrib import admin, messages
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.text import Truncator
+from unfold.admin import ModelAdmin, TabularInline
+from unfold.contrib.filters.admin import (
+    AutocompleteSelectFilter,
+    ChoicesDropdownFilter,
+    RangeDateFilter,
+    RelatedDropdownFilter,
+)
 
-from core.admin import BigListMixin, Contains, Exact, Number, Related
+from core.admin import (
+    BigListMixin,
+    Contains,
+    Exact,
+    Number,
+    Related,
+    action_confirmation,
+    action_confirmed,
+    action_report,
+    action_too_many,
+)
 from core.errors import PanelError
+from core.money import money_form_field
 from core.staff import admin_permission_view
 from orders.models import Category, Order, OrderEvent, Refill, Service, ServiceChange
 from orders.services.catalog import (
@@ -23,8 +47,19 @@ from orders.services.catalog import (
     services_sync,
     sync_progress,
 )
-from orders.services.ordering import order_cancel_refund, order_review_attach, order_review_resend
-from orders.services.transitions import FINAL
+from orders.services.ordering import (
+    STAFF_CANCELLABLE,
+    order_cancel_refund,
+    order_review_attach,
+    order_review_resend,
+)
+from orders.services.outcomes import (
+    BY_HAND,
+    CANCEL_BY_HAND,
+    order_cancel_by_hand,
+    order_mark_completed,
+    order_mark_partial,
+)
 from providers.errors import ProviderError
 from providers.models import Provider, ProviderService
 from providers.services import provider_balance_check, provider_connect
@@ -74,7 +109,7 @@ class ProviderForm(forms.ModelForm):
 
 
 @admin.register(Provider)
-class ProviderAdmin(admin.ModelAdmin):
+class ProviderAdmin(ModelAdmin):
     form = ProviderForm
     list_display = (
         "name",
@@ -149,7 +184,7 @@ class ProviderAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProviderService)
-class ProviderServiceAdmin(admin.ModelAdmin):
+class ProviderServiceAdmin(ModelAdmin):
     list_display = ("service_id", "provider", "name", "type", "category", "rate", "min", "max", "is_available")
     list_filter = ("provider", "is_available", "type")
     search_fields = ("name", "service_id", "category")
@@ -162,14 +197,14 @@ class ProviderServiceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(ModelAdmin):
     list_display = ("name", "sort_order", "is_enabled")
     list_editable = ("sort_order", "is_enabled")
     search_fields = ("name",)
 
 
 @admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin):
+class ServiceAdmin(ModelAdmin):
     list_display = (
         "id",
         "name",
@@ -224,7 +259,7 @@ class ServiceAdmin(admin.ModelAdmin):
 
 
 @admin.register(ServiceChange)
-class ServiceChangeAdmin(admin.ModelAdmin):
+class ServiceChangeAdmin(ModelAdmin):
     list_display = ("created_at", "service", "kind", "old_value", "new_value")
     list_filter = ("kind",)
 
@@ -235,7 +270,7 @@ class ServiceChangeAdmin(admin.ModelAdmin):
         return False
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(TabularInline):
     """History shown on the order page; it is written only by the services."""
 
     extra = 0
@@ -262,23 +297,73 @@ class AttachUpstreamForm(forms.Form):
     upstream_order_id = forms.CharField(max_length=64, label="The provider's order id")
 
 
+class DayRangeFilter(RangeDateFilter):
+    """Orders created from one day to another, inclusive, in the panel's time zone: `created_at >= start of the
+    first day AND < start of the day after the last`, which the index on created_at serves."""
+
+    def queryset(self, request, queryset):
+        bounds = {}
+        for suffix, lookup, shift in (("_from", "gte", 0), ("_to", "lt", 1)):
+            value = self.used_parameters.get(f"{self.parameter_name}{suffix}")
+            if value in (None, ""):
+                continue
+            try:
+                day = date.fromisoformat(str(value))
+            except ValueError:
+                return queryset.none()
+            start = datetime.combine(day + timedelta(days=shift), time.min)
+            bounds[f"{self.parameter_name}__{lookup}"] = timezone.make_aware(start)
+        return queryset.filter(**bounds)
+
+
+class OutcomeForm(forms.Form):
+    seen_status = forms.CharField(widget=forms.HiddenInput)
+    reason = forms.CharField(max_length=400, help_text="Kept in the order's history, with your name.")
+
+
+class PartialForm(OutcomeForm):
+    remains = forms.IntegerField(min_value=1, max_value=2**63 - 1, help_text="How many units were NOT delivered.")
+
+
+class CancelForm(OutcomeForm):
+    refund = money_form_field(
+        required=False, min_value=0, help_text="Empty: everything not yet refunded. Less for a partial refund."
+    )
+
+
+# url name: (permission, label, form, the statuses it applies to)
+OUTCOMES = {
+    "mark_completed": ("orders.mark_completed_order", "Mark completed", OutcomeForm, BY_HAND),
+    "mark_partial": ("orders.mark_partial_order", "Mark partial", PartialForm, BY_HAND),
+    "cancel_by_hand": ("orders.cancel_order_by_hand", "Cancel with a refund", CancelForm, CANCEL_BY_HAND),
+}
+
+
 @admin.register(Order)
-class OrderAdmin(BigListMixin, admin.ModelAdmin):
+class OrderAdmin(BigListMixin, ModelAdmin):
     list_display = (
         "id",
-        "created_at",
-        "user",
-        "service",
-        "link",
+        "customer",
+        "service_short",
+        "link_short",
         "quantity",
         "charge",
-        "refunded",
-        "status",
+        "cost_display",
+        "status_badge",
         "upstream_order_id",
-        "remains",
-        "error",
+        "created",
     )
-    list_filter = ("status", "provider", "created_at")
+    list_display_links = ("id",)
+    list_filter = (
+        ("status", ChoicesDropdownFilter),
+        ("provider", RelatedDropdownFilter),
+        ("service", AutocompleteSelectFilter),
+        ("created_at", DayRangeFilter),
+    )
+    list_filter_submit = True
+    list_per_page = 50
+    list_before_template = "admin/orders/order/status_tabs.html"
+    change_form_before_template = "admin/orders/order/operator_actions.html"
     search_rules = (
         Number("id", "order id"),
         Exact("upstream_order_id", "provider's order id"),
@@ -290,11 +375,16 @@ class OrderAdmin(BigListMixin, admin.ModelAdmin):
     inlines = [OrderEventInline, RefillInline]
     actions = ["resend", "cancel_and_refund"]
 
+    class Media:
+        css = {"all": ("orders/console.css",)}
+
     def get_readonly_fields(self, request, obj=None):
-        fields = [f.name for f in Order._meta.fields]
-        if request.user.has_perm("orders.attach_upstream_id"):
-            fields.append("review_actions")
-        return fields
+        return [f.name for f in Order._meta.fields]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        order = Order.objects.filter(pk=object_id).first() if str(object_id).isdigit() else None
+        buttons = self.operator_buttons(order, user=request.user) if order is not None else []
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "operator_buttons": buttons})
 
     def has_add_permission(self, request):
         return False
@@ -303,12 +393,21 @@ class OrderAdmin(BigListMixin, admin.ModelAdmin):
         return False
 
     def get_urls(self):
+        outcome_urls = [
+            path(
+                f"<int:order_id>/{name.replace('_', '-')}/",
+                admin_permission_view(self, partial(self.outcome_view, outcome=name), permission),
+                name=f"orders_order_{name}",
+            )
+            for name, (permission, *_) in OUTCOMES.items()
+        ]
         return [
             path(
                 "<int:order_id>/attach/",
                 admin_permission_view(self, self.attach_view, "orders.attach_upstream_id"),
                 name="orders_order_attach",
             ),
+            *outcome_urls,
         ] + super().get_urls()
 
     def has_resend_permission(self, request) -> bool:
@@ -317,36 +416,136 @@ class OrderAdmin(BigListMixin, admin.ModelAdmin):
     def has_cancel_refund_permission(self, request) -> bool:
         return request.user.has_perm("orders.cancel_refund_order")
 
-    @admin.display(description="Review")
-    def review_actions(self, obj):
-        if obj.status != Order.Status.NEEDS_REVIEW:
-            return "-"
-        return format_html(
-            '<a class="button" href="{}">Attach the provider\'s order id</a>',
-            reverse("admin:orders_order_attach", args=[obj.pk]),
-        )
+    def changelist_view(self, request, extra_context=None):
+        current = request.GET.get("status__exact", "")
+        others = request.GET.copy()
+        for name in ("status__exact", "p"):
+            others.pop(name, None)
+        review = Order.objects.filter(status=Order.Status.NEEDS_REVIEW).count()
+        tabs = [("All", "", None)] + [
+            (label, value, review if value == Order.Status.NEEDS_REVIEW else None)
+            for value, label in Order.Status.choices
+        ]
+        status_tabs = []
+        for label, value, count in tabs:
+            query = others.copy()
+            if value:
+                query["status__exact"] = value
+            status_tabs.append(
+                {"label": label, "value": value, "count": count, "active": value == current, "query": query.urlencode()}
+            )
+        return super().changelist_view(request, {**(extra_context or {}), "status_tabs": status_tabs})
 
-    def _each(self, request, queryset, service, verb):
-        done = 0
-        for order in queryset:
+    @admin.display(description="Customer", ordering="user__username")
+    def customer(self, obj):
+        return obj.user.username
+
+    @admin.display(description="Service")
+    def service_short(self, obj):
+        return format_html('<span title="{}">{}</span>', obj.service.name, Truncator(obj.service.name).chars(28))
+
+    @admin.display(description="Link")
+    def link_short(self, obj):
+        return format_html('<span class="console-link-cell" title="{}">{}</span>', obj.link, obj.link)
+
+    @admin.display(description="Cost")
+    def cost_display(self, obj):
+        """The provider's own figure once it reported one, else what we expected to pay."""
+        return obj.upstream_charge if obj.upstream_charge is not None else obj.cost
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, obj):
+        return format_html('<span class="console-badge {}">{}</span>', obj.status, obj.get_status_display())
+
+    @admin.display(description="Created", ordering="created_at")
+    def created(self, obj):
+        return date_format(timezone.localtime(obj.created_at), "Y-m-d H:i")
+
+    def operator_buttons(self, obj, *, user) -> list[tuple[str, str]]:
+        """(url, label) of what this staff member may do to this order in its status."""
+        buttons = []
+        if obj.status == Order.Status.NEEDS_REVIEW and user.has_perm("orders.attach_upstream_id"):
+            buttons.append((reverse("admin:orders_order_attach", args=[obj.pk]), "Attach the provider's order id"))
+        for name, (permission, label, _, statuses) in OUTCOMES.items():
+            if obj.status in statuses and user.has_perm(permission):
+                buttons.append((reverse(f"admin:orders_order_{name}", args=[obj.pk]), label))
+        return buttons
+
+    def _run_each(self, request, queryset, *, qualifies, service, done: str, title: str, button: str):
+        """Confirm first (each order and what will happen to it), then run the service on each and say what
+        happened to every one of them."""
+        if action_too_many(self, request, queryset):
+            return None
+        orders = list(queryset.select_related("service").order_by("pk"))
+        if not action_confirmed(request):
+            plan = []
+            for order in orders:
+                why_not = qualifies(order)
+                plan.append((order, why_not or done, not why_not))
+            return action_confirmation(self, request, title=title, plan=plan, button=button)
+        outcomes = []
+        for order in orders:
+            why_not = qualifies(order)
+            if why_not:
+                outcomes.append((order, f"Left as it is: {why_not}", False))
+                continue
             try:
                 service(order_id=order.pk, staff_id=request.user.pk)
             except PanelError as error:
-                self.message_user(request, f"Order {order.pk}: {error.message}", messages.ERROR)
+                outcomes.append((order, f"Not done: {error.message}", False))
             else:
-                done += 1
-        if done:
-            self.message_user(request, f"{done} orders {verb}.")
+                outcomes.append((order, done, True))
+        action_report(self, request, outcomes)
+        return None
 
     @admin.action(description="Resend to the provider (needs review only)", permissions=["resend"])
     def resend(self, request, queryset):
-        self._each(request, queryset.filter(status=Order.Status.NEEDS_REVIEW), order_review_resend, "queued again")
+        def qualifies(order):
+            if order.status != Order.Status.NEEDS_REVIEW:
+                return f"{order.get_status_display()}, not in review"
+            return ""
+
+        return self._run_each(
+            request,
+            queryset,
+            qualifies=qualifies,
+            service=order_review_resend,
+            done="Queued again for placement",
+            title="Resend these orders to their provider?",
+            button="Resend",
+        )
 
     @admin.action(
         description="Cancel and refund in full (awaiting placement or review only)", permissions=["cancel_refund"]
     )
     def cancel_and_refund(self, request, queryset):
-        self._each(request, queryset.exclude(status__in=FINAL), order_cancel_refund, "cancelled and refunded")
+        def qualifies(order):
+            if order.status not in STAFF_CANCELLABLE:
+                return (
+                    f"{order.get_status_display()}: only orders awaiting placement or review are cancelled here; "
+                    "running orders are cancelled at the provider"
+                )
+            return ""
+
+        return self._run_each(
+            request,
+            queryset,
+            qualifies=qualifies,
+            service=order_cancel_refund,
+            done="Cancelled and refunded in full",
+            title="Cancel these orders and refund them in full?",
+            button="Cancel and refund",
+        )
+
+    def _order_page(self, request, order, *, title: str, form, template: str):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "form": form,
+            "order": order,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, template, context)
 
     def attach_view(self, request, order_id):
         order = get_object_or_404(Order, pk=order_id)
@@ -363,11 +562,78 @@ class OrderAdmin(BigListMixin, admin.ModelAdmin):
             else:
                 self.message_user(request, f"Order {order.pk} attached; polling takes over.")
                 return redirect("admin:orders_order_change", order.pk)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"Attach the provider's order id to order {order.pk}",
-            "form": form,
-            "order": order,
-            "opts": self.model._meta,
-        }
-        return TemplateResponse(request, "admin/orders/order/attach.html", context)
+        return self._order_page(
+            request,
+            order,
+            title=f"Attach the provider's order id to order {order.pk}",
+            form=form,
+            template="admin/orders/order/attach.html",
+        )
+
+    def outcome_view(self, request, order_id, *, outcome: str):
+        """Mark completed, mark partial or cancel with a refund: one form each, through orders.services.outcomes."""
+        order = get_object_or_404(Order.objects.select_related("service", "user", "provider"), pk=order_id)
+        _, label, form_class, _ = OUTCOMES[outcome]
+        form = form_class(request.POST or None, initial={"seen_status": order.status})
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            common = {
+                "order_id": order.pk,
+                "seen_status": data["seen_status"],
+                "staff_id": request.user.pk,
+                "reason": data["reason"],
+            }
+            try:
+                if outcome == "mark_completed":
+                    done = order_mark_completed(**common)
+                elif outcome == "mark_partial":
+                    done = order_mark_partial(remains=data["remains"], **common)
+                else:
+                    done = order_cancel_by_hand(refund=data["refund"], **common)
+            except PanelError as error:
+                form.add_error(None, error.message)
+            else:
+                self.message_user(
+                    request,
+                    f"Order {done.pk}: {done.get_status_display()}, refunded {done.refunded} of {done.charge} in all.",
+                    messages.SUCCESS,
+                )
+                return redirect("admin:orders_order_change", done.pk)
+        return self._order_page(
+            request,
+            order,
+            title=f"{label}: order {order.pk}",
+            form=form,
+            template="admin/orders/order/outcome.html",
+        )
+
+
+class ReadOnlyAdmin(ModelAdmin):
+    """Written only by the services: staff read it."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Refill)
+class RefillAdmin(BigListMixin, ReadOnlyAdmin):
+    list_display = ("id", "created_at", "order", "user", "status", "upstream_refill_id", "upstream_status", "error")
+    list_filter = ("status",)
+    list_select_related = ("user", "order")
+    search_rules = (Number("id", "refill id"), Number("order_id", "order id"), Related("user", "username", "customer"))
+    search_help_text = "A refill id, an order id or a customer's username."
+
+
+@admin.register(OrderEvent)
+class OrderEventAdmin(BigListMixin, ReadOnlyAdmin):
+    list_display = ("id", "created_at", "order", "from_status", "to_status", "actor", "reason")
+    list_filter = ("to_status",)
+    list_select_related = ("order",)
+    search_rules = (Number("order_id", "order id"),)
+    search_help_text = "An order id: its whole history."

@@ -159,6 +159,9 @@ class Order(models.Model):
             ("attach_upstream_id", "Can attach the provider's order id to an order in review"),
             ("cancel_refund_order", "Can cancel an order not yet running upstream and refund it in full"),
             ("view_dashboard", "Can see the staff dashboard (revenue, cost, profit, providers)"),
+            ("mark_completed_order", "Can mark an order completed by hand"),
+            ("mark_partial_order", "Can mark an order partial by hand, refunding its remains"),
+            ("cancel_order_by_hand", "Can cancel an unfinished order by hand with a full or partial refund"),
         ]
         indexes = [
             models.Index(fields=["status", "provider"], name="order_status_provider"),

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.shortcuts import render
 
+from core.admin import theme_csp
 from core.staff import staff_permission_required
 from orders.selectors import staff_dashboard_figures
 
@@ -11,4 +12,4 @@ from orders.selectors import staff_dashboard_figures
 def staff_dashboard(request):
     """Revenue, cost and profit are the business's figures: a permission of their own (the Finance group's)."""
     context = {**admin.site.each_context(request), "title": "Dashboard", **staff_dashboard_figures()}
-    return render(request, "staff/dashboard.html", context)
+    return theme_csp(render(request, "staff/dashboard.html", context))

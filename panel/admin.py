@@ -7,6 +7,8 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from unfold.admin import ModelAdmin
+from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
 from billing.services import balance_adjust
 from core.admin import BigListMixin, Exact, Number, Prefix
@@ -34,7 +36,10 @@ POWER_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
 
 
 @admin.register(User)
-class UserAdmin(BigListMixin, DjangoUserAdmin):
+class UserAdmin(BigListMixin, DjangoUserAdmin, ModelAdmin):
+    form = UserChangeForm
+    add_form = UserCreationForm
+    change_password_form = AdminPasswordChangeForm
     search_rules = (
         Number("id", "customer id"),
         Prefix("username", "username"),
@@ -115,7 +120,7 @@ admin.site.unregister(Group)
 
 
 @admin.register(Group)
-class GroupAdmin(DjangoGroupAdmin):
+class GroupAdmin(DjangoGroupAdmin, ModelAdmin):
     """Staff with `view_group` see what Support and Finance may do; only superusers change that."""
 
     def has_add_permission(self, request):

@@ -50,7 +50,10 @@ PANEL_CURRENCY = env.str("PANEL_CURRENCY", default="USD")
 PANEL_NAME = env.str("PANEL_NAME", default="SMM Panel")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin on django-unfold's theme (before Django's admin: its templates win), with our site.
+    "unfold.apps.BasicAppConfig",
+    "unfold.contrib.filters",
+    "panel.admin_config.PanelAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -238,4 +241,14 @@ CELERY_BEAT_SCHEDULE = {
     "orders-poll": {"task": "orders.tasks.orders_poll_task", "schedule": ORDER_POLL_INTERVAL},
     "services-sync": {"task": "orders.tasks.services_sync_task", "schedule": SERVICES_SYNC_INTERVAL},
     "provider-balances": {"task": "orders.tasks.provider_balances_task", "schedule": 900},
+}
+
+# The admin's theme (django-unfold): its sidebar and home (the dashboard) are built in panel/admin_site.py.
+UNFOLD = {
+    "SITE_TITLE": f"{PANEL_NAME} admin",
+    "SITE_HEADER": PANEL_NAME,
+    "SITE_SYMBOL": "storefront",
+    "SHOW_HISTORY": False,
+    "DASHBOARD_CALLBACK": "panel.admin_site.admin_home",
+    "SIDEBAR": {"show_search": True, "show_all_applications": True, "navigation": "panel.admin_site.admin_sidebar"},
 }

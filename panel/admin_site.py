@@ -1,0 +1,118 @@
+"""The admin site: django-unfold's, with a sidebar of what operators use and the dashboard as its home.
+
+The sidebar lists each page only to staff who may open it; the badges count what waits for a person (orders in
+review, add-funds requests). The home page is the dashboard for staff holding `orders.view_dashboard`.
+"""
+
+from functools import wraps
+
+from django.urls import reverse_lazy
+from unfold.sites import UnfoldAdminSite
+
+from billing.models import FundsRequest
+from core.admin import theme_csp
+from orders.models import Order
+from orders.selectors import staff_dashboard_figures
+
+
+class PanelAdminSite(UnfoldAdminSite):
+    def admin_view(self, view, cacheable=False):
+        guarded = super().admin_view(view, cacheable)
+
+        @wraps(guarded)
+        def themed(request, *args, **kwargs):
+            return theme_csp(guarded(request, *args, **kwargs))
+
+        return themed
+
+
+def _may(*permissions: str):
+    return lambda request: request.user.has_perms(permissions)
+
+
+def review_badge(request) -> str:
+    count = Order.objects.filter(status=Order.Status.NEEDS_REVIEW).count()
+    return str(count) if count else ""
+
+
+def funds_badge(request) -> str:
+    count = FundsRequest.objects.filter(status=FundsRequest.Status.PENDING).count()
+    return str(count) if count else ""
+
+
+def _item(title: str, icon: str, url: str, *permissions: str, **extra) -> dict:
+    return {"title": title, "icon": icon, "link": reverse_lazy(url), "permission": _may(*permissions), **extra}
+
+
+def admin_sidebar(request) -> list[dict]:
+    review = reverse_lazy("admin:orders_order_changelist")
+    return [
+        {
+            "title": "Overview",
+            "items": [_item("Dashboard", "monitoring", "admin:index")],
+        },
+        {
+            "title": "Orders",
+            "items": [
+                _item("Orders", "shopping_cart", "admin:orders_order_changelist", "orders.view_order"),
+                {
+                    "title": "Needs review",
+                    "icon": "pending_actions",
+                    "link": f"{review}?status__exact={Order.Status.NEEDS_REVIEW}",
+                    "permission": _may("orders.view_order"),
+                    "badge": "panel.admin_site.review_badge",
+                },
+                _item("Refills", "autorenew", "admin:orders_refill_changelist", "orders.view_refill"),
+                _item("Order history", "history", "admin:orders_orderevent_changelist", "orders.view_orderevent"),
+            ],
+        },
+        {
+            "title": "Catalog",
+            "items": [
+                _item("Services", "inventory_2", "admin:orders_service_changelist", "orders.view_service"),
+                _item("Categories", "category", "admin:orders_category_changelist", "orders.view_category"),
+                _item(
+                    "Catalog changes", "update", "admin:orders_servicechange_changelist", "orders.view_servicechange"
+                ),
+                _item("Providers", "dns", "admin:providers_provider_changelist", "providers.view_provider"),
+                _item(
+                    "Provider services",
+                    "list_alt",
+                    "admin:providers_providerservice_changelist",
+                    "providers.view_providerservice",
+                ),
+            ],
+        },
+        {
+            "title": "Customers and money",
+            "items": [
+                _item("Customers", "group", "admin:panel_user_changelist", "panel.view_user"),
+                _item("Ledger", "receipt_long", "admin:billing_ledgerentry_changelist", "billing.view_ledgerentry"),
+                _item(
+                    "Add-funds requests",
+                    "account_balance_wallet",
+                    "admin:billing_fundsrequest_changelist",
+                    "billing.view_fundsrequest",
+                    badge="panel.admin_site.funds_badge",
+                ),
+                _item(
+                    "Payment methods",
+                    "payments",
+                    "admin:billing_paymentmethod_changelist",
+                    "billing.view_paymentmethod",
+                ),
+            ],
+        },
+        {
+            "title": "Staff",
+            "items": [_item("Groups", "admin_panel_settings", "admin:auth_group_changelist", "auth.view_group")],
+        },
+    ]
+
+
+def admin_home(request, context: dict) -> dict:
+    """The admin's home: the dashboard for who may see the business's figures, the list of models for others."""
+    if request.user.has_perm("orders.view_dashboard"):
+        context.update(staff_dashboard_figures())
+        context["dashboard"] = True
+    return context
