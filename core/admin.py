@@ -21,6 +21,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from django.contrib import admin
 from django.core.paginator import Paginator
 from django.db import connections, migrations
 from django.db.models import Q, QuerySet
@@ -213,6 +214,10 @@ class BigListMixin(IndexedSearchMixin):
 
     paginator = EstimatedCountPaginator
     show_full_result_count = False
+    # Facets count every filter's values over the whole table.
+    show_facets = admin.ShowFacets.NEVER
+    # The theme renders each cell with the row's headers: a page's cost grows with rows × columns.
+    list_per_page = 50
 
 
 def upper_trigram_index(*, table: str, column: str, name: str) -> migrations.RunPython:

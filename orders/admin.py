@@ -6,6 +6,7 @@ declares the permission it needs (see core/staff.py); the Support group holds th
 """
 
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from functools import partial
 
 from django import forms
@@ -47,6 +48,7 @@ from orders.services.catalog import (
     services_sync,
     sync_progress,
 )
+from orders.services.markup import services_markup_apply, services_markup_preview
 from orders.services.ordering import (
     STAFF_CANCELLABLE,
     order_cancel_refund,
@@ -203,25 +205,61 @@ class CategoryAdmin(ModelAdmin):
     search_fields = ("name",)
 
 
+class MarkupForm(forms.Form):
+    scope = forms.ChoiceField(
+        choices=[("category", "Every service of a category"), ("provider", "Every service of a provider")],
+        widget=forms.RadioSelect,
+        initial="category",
+    )
+    category = forms.ModelChoiceField(Category.objects.all(), required=False)
+    provider = forms.ModelChoiceField(Provider.objects.order_by("name"), required=False)
+    percent = forms.DecimalField(
+        max_digits=7, decimal_places=2, label="Markup %", help_text="Price = cost × (1 + markup / 100) + fixed."
+    )
+    fixed = money_form_field(required=False, initial=0, label="Fixed markup per 1,000")
+
+    def clean(self):
+        cleaned = super().clean()
+        scope = cleaned.get("scope")
+        if scope and not cleaned.get(scope):
+            self.add_error(scope, f"Choose the {scope}.")
+        cleaned["fixed"] = cleaned.get("fixed") or Decimal("0")
+        return cleaned
+
+    def scope_kwargs(self) -> dict:
+        scope = self.cleaned_data["scope"]
+        return {f"{scope}_id": self.cleaned_data[scope].pk}
+
+
 @admin.register(Service)
 class ServiceAdmin(ModelAdmin):
     list_display = (
         "id",
-        "name",
+        "name_short",
         "provider",
         "category",
-        "type",
         "cost",
-        "rate",
+        "price_display",
         "rate_override",
+        "margin",
         "min",
         "max",
         "refill",
         "cancel",
         "is_enabled",
-        "disabled_by",
     )
-    list_filter = ("provider", "category", "is_enabled", "disabled_by", "type")
+    list_display_links = ("id", "name_short")
+    list_editable = ("rate_override", "is_enabled")
+    list_filter = (
+        ("provider", RelatedDropdownFilter),
+        ("category", RelatedDropdownFilter),
+        "is_enabled",
+        "disabled_by",
+        "refill",
+        "cancel",
+    )
+    list_filter_submit = True
+    list_per_page = 50
     search_fields = ("name", "provider_service__service_id")
     list_select_related = ("provider", "category")
     readonly_fields = (
@@ -240,6 +278,71 @@ class ServiceAdmin(ModelAdmin):
     # What an operator may edit (sync keeps it), then what comes from the provider.
     fields = ("name", "category", "description", "rate_override", "is_enabled", "refuse_active_link", *readonly_fields)
     actions = ["enable", "disable"]
+
+    class Media:
+        css = {"all": ("orders/console.css",)}
+
+    def get_urls(self):
+        return [
+            path(
+                "markup/",
+                admin_permission_view(self, self.markup_view, "orders.change_service"),
+                name="orders_service_markup",
+            ),
+        ] + super().get_urls()
+
+    def changelist_view(self, request, extra_context=None):
+        markup = reverse("admin:orders_service_markup") if request.user.has_perm("orders.change_service") else None
+        return super().changelist_view(request, {**(extra_context or {}), "markup_url": markup})
+
+    @admin.display(description="Name", ordering="name")
+    def name_short(self, obj):
+        return format_html('<span title="{}">{}</span>', obj.name, Truncator(obj.name).chars(40))
+
+    @admin.display(description="Price")
+    def price_display(self, obj):
+        return obj.price
+
+    @admin.display(description="Margin")
+    def margin(self, obj):
+        """What we keep of the price, in percent (of the price customers pay)."""
+        if not obj.price:
+            return "-"
+        margin = (obj.price - obj.cost) / obj.price * 100
+        css = "console-down" if margin < 0 else "console-up"
+        return format_html('<span class="{}">{}%</span>', css, f"{margin:.1f}")
+
+    def markup_view(self, request):
+        """Bulk markup of a category or a provider: a preview of every price first, then the change."""
+        form = MarkupForm(request.POST or None)
+        preview = None
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            arguments = {"percent": data["percent"], "fixed": data["fixed"], **form.scope_kwargs()}
+            try:
+                if "apply" in request.POST:
+                    changed = services_markup_apply(**arguments)
+                    self.message_user(
+                        request,
+                        f"{len(changed)} prices changed: {data[data['scope']]}, markup {data['percent']}% "
+                        f"+ {data['fixed']}.",
+                        messages.SUCCESS,
+                    )
+                    return redirect("admin:orders_service_changelist")
+                preview = services_markup_preview(**arguments)
+            except PanelError as error:
+                form.add_error(None, error.message)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Bulk markup",
+            "form": form,
+            "preview": preview[:MARKUP_PREVIEW_ROWS] if preview is not None else None,
+            "preview_total": len(preview) if preview is not None else 0,
+            "preview_changed": sum(1 for change in preview if change.changed) if preview is not None else 0,
+            "preview_rows": MARKUP_PREVIEW_ROWS,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/orders/service/markup.html", context)
 
     def has_add_permission(self, request):
         return False
@@ -331,6 +434,8 @@ class CancelForm(OutcomeForm):
     )
 
 
+MARKUP_PREVIEW_ROWS = 500
+
 # url name: (permission, label, form, the statuses it applies to)
 OUTCOMES = {
     "mark_completed": ("orders.mark_completed_order", "Mark completed", OutcomeForm, BY_HAND),
@@ -350,7 +455,7 @@ class OrderAdmin(BigListMixin, ModelAdmin):
         "charge",
         "cost_display",
         "status_badge",
-        "upstream_order_id",
+        "provider_order",
         "created",
     )
     list_display_links = ("id",)
@@ -438,11 +543,13 @@ class OrderAdmin(BigListMixin, ModelAdmin):
 
     @admin.display(description="Customer", ordering="user__username")
     def customer(self, obj):
-        return obj.user.username
+        return format_html('<span class="console-nowrap">{}</span>', obj.user.username)
 
     @admin.display(description="Service")
     def service_short(self, obj):
-        return format_html('<span title="{}">{}</span>', obj.service.name, Truncator(obj.service.name).chars(28))
+        return format_html(
+            '<span class="console-nowrap" title="{}">{}</span>', obj.service.name, Truncator(obj.service.name).chars(18)
+        )
 
     @admin.display(description="Link")
     def link_short(self, obj):
@@ -453,13 +560,22 @@ class OrderAdmin(BigListMixin, ModelAdmin):
         """The provider's own figure once it reported one, else what we expected to pay."""
         return obj.upstream_charge if obj.upstream_charge is not None else obj.cost
 
+    @admin.display(description="Upstream id")
+    def provider_order(self, obj):
+        return obj.upstream_order_id or "-"
+
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj):
         return format_html('<span class="console-badge {}">{}</span>', obj.status, obj.get_status_display())
 
     @admin.display(description="Created", ordering="created_at")
     def created(self, obj):
-        return date_format(timezone.localtime(obj.created_at), "Y-m-d H:i")
+        created = timezone.localtime(obj.created_at)
+        return format_html(
+            '<span class="console-nowrap" title="{}">{}</span>',
+            date_format(created, "Y-m-d H:i:s"),
+            date_format(created, "d M H:i"),
+        )
 
     def operator_buttons(self, obj, *, user) -> list[tuple[str, str]]:
         """(url, label) of what this staff member may do to this order in its status."""

@@ -46,6 +46,9 @@ def _item(title: str, icon: str, url: str, *permissions: str, **extra) -> dict:
 
 def admin_sidebar(request) -> list[dict]:
     review = reverse_lazy("admin:orders_order_changelist")
+    # A badge only when something waits: unfold draws an empty one for a zero.
+    waiting_review = {"badge": "panel.admin_site.review_badge"} if review_badge(request) else {}
+    waiting_funds = {"badge": "panel.admin_site.funds_badge"} if funds_badge(request) else {}
     return [
         {
             "title": "Overview",
@@ -60,7 +63,7 @@ def admin_sidebar(request) -> list[dict]:
                     "icon": "pending_actions",
                     "link": f"{review}?status__exact={Order.Status.NEEDS_REVIEW}",
                     "permission": _may("orders.view_order"),
-                    "badge": "panel.admin_site.review_badge",
+                    **waiting_review,
                 },
                 _item("Refills", "autorenew", "admin:orders_refill_changelist", "orders.view_refill"),
                 _item("Order history", "history", "admin:orders_orderevent_changelist", "orders.view_orderevent"),
@@ -93,7 +96,7 @@ def admin_sidebar(request) -> list[dict]:
                     "account_balance_wallet",
                     "admin:billing_fundsrequest_changelist",
                     "billing.view_fundsrequest",
-                    badge="panel.admin_site.funds_badge",
+                    **waiting_funds,
                 ),
                 _item(
                     "Payment methods",

@@ -178,6 +178,16 @@ POWERS = [
         done=lambda service, _: not fresh(service).is_enabled,
     ),
     Power(
+        key="admin:orders_service_markup",
+        needs=("orders.change_service",),
+        given=lambda request: ServiceFactory(cost=Decimal("1"), rate=Decimal("1.3")),
+        act=lambda client, service: client.post(
+            reverse("admin:orders_service_markup"),
+            {"scope": "category", "category": service.category_id, "percent": "50", "fixed": "0", "apply": "1"},
+        ),
+        done=lambda service, _: fresh(service).rate_override == Decimal("1.5"),
+    ),
+    Power(
         key="orders.order:resend",
         needs=("orders.resend_order",),
         reach=("orders.view_order",),
@@ -315,7 +325,7 @@ def world() -> dict:
         "ledger": list(LedgerEntry.objects.order_by("pk").values_list("pk", "amount")),
         "orders": list(Order.objects.order_by("pk").values_list("pk", "status", "upstream_order_id", "refunded")),
         "funds": list(FundsRequest.objects.order_by("pk").values_list("pk", "status", "reviewed_by")),
-        "services": list(Service.objects.order_by("pk").values_list("pk", "is_enabled", "rate")),
+        "services": list(Service.objects.order_by("pk").values_list("pk", "is_enabled", "rate", "rate_override")),
         "providers": list(
             Provider.objects.order_by("pk").values_list("pk", "balance_checked_at", "last_sync_at", "markup_percent")
         ),
