@@ -32,6 +32,7 @@ from core.admin import (
     Exact,
     Number,
     Related,
+    RememberingChangeList,
     action_confirmation,
     action_confirmed,
     action_report,
@@ -290,6 +291,9 @@ class ServiceAdmin(ModelAdmin):
                 name="orders_service_markup",
             ),
         ] + super().get_urls()
+
+    def get_changelist(self, request, **kwargs):
+        return RememberingChangeList
 
     def changelist_view(self, request, extra_context=None):
         markup = reverse("admin:orders_service_markup") if request.user.has_perm("orders.change_service") else None

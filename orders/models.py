@@ -169,6 +169,10 @@ class Order(models.Model):
             models.Index(fields=["user", "link"], name="order_user_link"),
             # The admin's search by the provider's order id (the unique index leads with the provider).
             models.Index(fields=["upstream_order_id"], name="order_upstream_id"),
+            # The admin's newest orders of one status, provider or service (orders/migrations/0004).
+            models.Index(fields=["status", "-id"], name="order_status_recent"),
+            models.Index(fields=["provider", "-id"], name="order_provider_recent"),
+            models.Index(fields=["service", "-id"], name="order_service_recent"),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -16,6 +16,8 @@ from orders.selectors import staff_dashboard_figures
 
 
 class PanelAdminSite(UnfoldAdminSite):
+    index_title = "Dashboard"
+
     def admin_view(self, view, cacheable=False):
         guarded = super().admin_view(view, cacheable)
 

@@ -5,7 +5,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("orders", "0004_order_admin_search_indexes"),
+        ("orders", "0004_order_admin_indexes"),
     ]
 
     operations = [
