@@ -4,6 +4,7 @@ The figures are in BENCHMARKS.md (benchmarks/scale_pages.py); these tests pin th
 search term matches, that every arm of a search has an index able to serve it, and how the lists count.
 """
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -132,3 +133,10 @@ def test_link_fragments_and_provider_ids_are_served_by_indexes():
         )
         plan = "\n".join(row[0] for row in cursor.fetchall())
         assert "ledger_once_per_kind_and_reference" in plan, plan
+
+
+def test_an_estimated_count_says_about(operator, monkeypatch):
+    OrderFactory.create_batch(4)
+    monkeypatch.setattr(core_admin, "EXACT_COUNT_LIMIT", 2)
+    page = operator.get(reverse("admin:orders_order_changelist")).content.decode()
+    assert re.search(r"about \d+\s+orders", page)
