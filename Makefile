@@ -14,10 +14,13 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 install: $(VENV)/.installed
 
+# The demo's simulated provider listens on localhost, an address production refuses.
+DEMO_ENV := DEBUG=1 PROVIDER_ALLOW_PRIVATE_URLS=1
+
 run: install
-	DEBUG=1 $(PY) manage.py migrate --noinput
-	DEBUG=1 $(PY) manage.py demo_setup
-	DEBUG=1 $(PY) manage.py run_demo --port $(PORT)
+	$(DEMO_ENV) $(PY) manage.py migrate --noinput
+	$(DEMO_ENV) $(PY) manage.py demo_setup
+	$(DEMO_ENV) $(PY) manage.py run_demo --port $(PORT)
 
 lint: install
 	$(VENV)/bin/ruff check .

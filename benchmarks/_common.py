@@ -45,6 +45,7 @@ def setup(name: str, *, keep: bool = False, **env: str) -> str:
         "SECURE_SSL_REDIRECT": "0",
         "LOG_LEVEL": "WARNING",
         "PROVIDER_RETRY_BACKOFF": "0",
+        "PROVIDER_ALLOW_PRIVATE_URLS": "1",  # the simulated providers listen on localhost
         **env,
     }
     for variable, value in defaults.items():

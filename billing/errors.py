@@ -12,3 +12,55 @@ class InvalidAmount(PanelError):
 
 class FundsRequestInvalid(PanelError):
     default_message = "The request to add funds is not valid."
+
+
+class FundsRequestDecided(FundsRequestInvalid):
+    """Another operator (or the gateway) decided this deposit first: a lost race, not a failure."""
+
+    default_message = "This deposit was already decided."
+
+
+class GatewayError(PanelError):
+    """A payment gateway could not be used: unreachable, refused, or an answer we cannot read.
+
+    `permanent` tells a refusal that will not change by retrying (bad credentials, a rejected
+    invoice) from a passing failure (a timeout, a 5xx) that the sweep will try again.
+    """
+
+    default_message = "The payment gateway could not be reached. Please try again in a few minutes."
+    permanent: bool = False
+
+    def __init__(self, message: str | None = None, *, permanent: bool | None = None, detail: str = "") -> None:
+        super().__init__(message)
+        if permanent is not None:
+            self.permanent = permanent
+        # For the operator's log: what the gateway actually said (never shown to customers).
+        self.detail = detail[:500]
+
+
+class GatewayUnreachable(GatewayError):
+    default_message = "The payment gateway could not be reached. Please try again in a few minutes."
+
+
+class GatewayRefused(GatewayError):
+    default_message = "The payment gateway refused the request."
+    permanent = True
+
+
+class GatewayBadResponse(GatewayError):
+    default_message = "The payment gateway's answer could not be read."
+
+
+class GatewayNotConfigured(GatewayError):
+    default_message = "This payment method is not configured yet: please choose another one."
+    permanent = True
+
+
+class WebhookRejected(PanelError):
+    """A notification we refuse: it changes nothing, is logged, and is answered with `http_status`."""
+
+    default_message = "Notification refused."
+
+    def __init__(self, message: str | None = None, *, http_status: int = 400) -> None:
+        super().__init__(message)
+        self.http_status = http_status

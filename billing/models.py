@@ -1,7 +1,11 @@
+import json
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
+from core.crypto import secret_decrypt, secret_encrypt
 from core.money import MoneyField
 
 
@@ -15,6 +19,9 @@ class LedgerEntry(models.Model):
 
     class Kind(models.TextChoices):
         DEPOSIT = "deposit", "Deposit"
+        # A deposit bonus (tiers, a method's bonus): its own kind so that reports can tell
+        # money paid in from money given away.
+        BONUS = "bonus", "Bonus"
         CHARGE = "charge", "Charge"
         REFUND = "refund", "Refund"
         ADJUSTMENT = "adjustment", "Adjustment"
@@ -45,7 +52,7 @@ class LedgerEntry(models.Model):
             models.CheckConstraint(
                 condition=Q(kind="adjustment")
                 | Q(kind="charge", amount__lt=0)
-                | Q(kind__in=["deposit", "refund"], amount__gt=0),
+                | Q(kind__in=["deposit", "bonus", "refund"], amount__gt=0),
                 name="ledger_sign_matches_kind",
             ),
         ]
@@ -63,38 +70,132 @@ class LedgerEntry(models.Model):
 
 
 class PaymentMethod(models.Model):
-    """How customers can pay: manual (instructions, an operator approves) or through a gateway."""
+    """How customers can pay: manual (instructions, an operator approves) or through a gateway.
+
+    A gateway's credentials are kept encrypted (Fernet, FIELD_ENCRYPTION_KEY) as one JSON
+    object whose keys the gateway declares (`billing.gateways`).
+    """
+
+    class Underpayment(models.TextChoices):
+        HOLD = "hold", "Hold for an operator"
+        CREDIT = "credit", "Credit what arrived"
 
     name = models.CharField(max_length=100)
     instructions = models.TextField(blank=True, default="", help_text="Shown to the customer (bank details...).")
     gateway = models.CharField(
         max_length=32, blank=True, default="", help_text="Empty for manual payments, else a gateway code."
     )
-    min_amount = MoneyField(default=1)
+    credentials_encrypted = models.TextField(blank=True, default="", editable=False)
+    min_amount = MoneyField(default=Decimal("1"))
+    max_amount = MoneyField(default=Decimal("10000"))
+    fee_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("0"),
+        help_text="Kept from what the customer pays: paying 100 with a 3% fee credits 97.",
+    )
+    bonus_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("0"),
+        help_text="Added as a bonus on every deposit with this method (on top of the bonus tiers).",
+    )
+    underpayment = models.CharField(
+        max_length=8,
+        choices=Underpayment.choices,
+        default=Underpayment.HOLD,
+        help_text="When less than the invoice arrives: wait for an operator, or credit what arrived.",
+    )
+    lifetime_minutes = models.PositiveIntegerField(
+        default=60, help_text="A gateway invoice not paid within this time expires."
+    )
     is_active = models.BooleanField(default=True)
     sort_order = models.IntegerField(default=0)
 
     class Meta:
         ordering = ["sort_order", "name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(min_amount__gt=0), name="payment_method_min_positive"),
+            models.CheckConstraint(condition=Q(max_amount__gte=F("min_amount")), name="payment_method_max_above_min"),
+            models.CheckConstraint(
+                condition=Q(fee_percent__gte=0, fee_percent__lt=100), name="payment_method_fee_percent_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(bonus_percent__gte=0, bonus_percent__lte=100), name="payment_method_bonus_percent_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(lifetime_minutes__gte=5, lifetime_minutes__lte=7 * 24 * 60),
+                name="payment_method_lifetime_range",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def credentials(self) -> dict[str, str]:
+        if not self.credentials_encrypted:
+            return {}
+        return json.loads(secret_decrypt(self.credentials_encrypted))
+
+    @credentials.setter
+    def credentials(self, value: dict[str, str]) -> None:
+        self.credentials_encrypted = secret_encrypt(json.dumps(value, sort_keys=True)) if value else ""
+
+
+class DepositBonusTier(models.Model):
+    """A deposit of at least `min_amount` earns `percent` more, credited as a BONUS row (the best tier applies)."""
+
+    min_amount = MoneyField(unique=True)
+    percent = models.DecimalField(max_digits=5, decimal_places=2)
+
+    class Meta:
+        ordering = ["min_amount"]
+        constraints = [
+            models.CheckConstraint(condition=Q(min_amount__gt=0), name="bonus_tier_min_positive"),
+            models.CheckConstraint(condition=Q(percent__gt=0, percent__lte=100), name="bonus_tier_percent_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"+{self.percent}% from {self.min_amount}"
+
 
 class FundsRequest(models.Model):
-    """A customer's request to add funds; the ledger is written only when it is approved."""
+    """A deposit: a customer's request to add funds, manual or through a gateway.
+
+    The ledger is written only when it is credited: by an operator (manual methods, held
+    payments) or by a verified gateway notification or status check, never by the customer's
+    return from the gateway. `reference` is what the gateway knows us by (its order id).
+    """
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Waiting for approval"
-        APPROVED = "approved", "Approved"
+        PENDING = "pending", "Waiting for payment"
+        APPROVED = "approved", "Credited"
+        HELD = "held", "Paid amount differs: waiting for an operator"
+        EXPIRED = "expired", "Expired"
+        FAILED = "failed", "Failed"
         REJECTED = "rejected", "Rejected"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="funds_requests")
     method = models.ForeignKey(PaymentMethod, on_delete=models.PROTECT, related_name="requests")
-    amount = MoneyField()
+    amount = MoneyField(help_text="What the customer set out to pay.")
     note = models.CharField(max_length=255, blank=True, default="", help_text="The customer's payment reference.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    reference = models.CharField(max_length=40, unique=True, null=True, blank=True, editable=False)
     gateway_reference = models.CharField(max_length=128, blank=True, default="")
+    gateway_payment_id = models.CharField(
+        max_length=128, blank=True, default="", help_text="The gateway's id of the payment made against the invoice."
+    )
+    gateway_status = models.CharField(max_length=32, blank=True, default="")
+    payment_url = models.URLField(max_length=1000, blank=True, default="")
+    # Perfect Money is paid by posting a form: its fields (no secrets: account, amount, our URLs).
+    payment_fields = models.JSONField(default=dict, blank=True)
+    paid_amount = MoneyField(null=True, blank=True, help_text="What arrived, per the gateway.")
+    credited_amount = MoneyField(null=True, blank=True)
+    bonus_amount = MoneyField(null=True, blank=True)
+    status_message = models.CharField(max_length=255, blank=True, default="")
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -104,8 +205,45 @@ class FundsRequest(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        verbose_name = "deposit"
         permissions = [("approve_funds", "Can approve (credits the customer) or reject add-funds requests")]
+        indexes = [
+            models.Index(fields=["user", "-id"], name="funds_user_recent"),
+            models.Index(fields=["status", "last_checked_at"], name="funds_status_checked"),
+        ]
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="funds_request_amount_positive")]
 
     def __str__(self) -> str:
-        return f"Funds request {self.pk}: {self.amount} for {self.user_id}"
+        return f"Deposit {self.pk}: {self.amount} for {self.user_id}"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in (self.Status.APPROVED, self.Status.REJECTED)
+
+
+class WebhookLog(models.Model):
+    """Every notification a gateway (or anyone) sent us, and what we did with it: for the operator."""
+
+    class Outcome(models.TextChoices):
+        CREDITED = "credited", "Credited"
+        UPDATED = "updated", "Status updated"
+        UNCHANGED = "unchanged", "Nothing to change"
+        REJECTED = "rejected", "Rejected"
+
+    gateway = models.CharField(max_length=32)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    remote_addr = models.GenericIPAddressField(null=True, blank=True)
+    headers = models.JSONField(default=dict, blank=True)
+    body = models.TextField(blank=True, default="")
+    deposit = models.ForeignKey(
+        FundsRequest, on_delete=models.SET_NULL, null=True, blank=True, related_name="webhook_logs"
+    )
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    http_status = models.PositiveSmallIntegerField()
+    message = models.CharField(max_length=255, blank=True, default="")
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.gateway} {self.received_at:%Y-%m-%d %H:%M} {self.outcome}"

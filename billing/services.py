@@ -1,29 +1,47 @@
 """The only code that moves money: `balance_credit_many` (and its one-row form) and `balance_debit`.
 
-Each locks the customers' rows (SELECT ... FOR UPDATE, in primary-key order so that two
-callers can never deadlock), computes the new balances and writes them with their ledger
-rows in one transaction. The lock serialises concurrent changes of one customer, so two
-workers can never both spend the same cent; the database's check constraint on the
-balance stands behind it.
+A credit locks the customers' rows (SELECT ... FOR UPDATE, in primary-key order so that two
+callers can never deadlock), computes the new balances and writes them with their ledger rows
+in one transaction. A debit is one conditional `UPDATE ... SET balance = balance - amount
+WHERE balance >= amount RETURNING balance`: the row lock and the check in one statement, so
+two workers can never both spend the same cent. The database's check constraint on the
+balance stands behind both.
 """
 
+import json
+import logging
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
-from django.db.models import Case, Value, When
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
-from billing.errors import FundsRequestInvalid, InsufficientFunds, InvalidAmount
-from billing.models import FundsRequest, LedgerEntry, PaymentMethod
-from core.money import money_round
+from billing.errors import (
+    FundsRequestDecided,
+    FundsRequestInvalid,
+    GatewayError,
+    GatewayNotConfigured,
+    InsufficientFunds,
+    InvalidAmount,
+    WebhookRejected,
+)
+from billing.gateways import DepositUrls, Notification, PaymentState, Redirect, gateway_for
+from billing.models import DepositBonusTier, FundsRequest, LedgerEntry, PaymentMethod, WebhookLog
+from core.errors import PanelError
+from core.money import MONEY_QUANTUM, money_round
 
 Kind = LedgerEntry.Kind
-CREDIT_KINDS = {Kind.DEPOSIT, Kind.REFUND, Kind.ADJUSTMENT}
+CREDIT_KINDS = {Kind.DEPOSIT, Kind.BONUS, Kind.REFUND, Kind.ADJUSTMENT}
 DEBIT_KINDS = {Kind.CHARGE, Kind.ADJUSTMENT}
+# The balance column's digits: a credit past it would fail in the database as a 500.
+BALANCE_LIMIT = Decimal(10) ** (settings.MONEY_MAX_DIGITS - settings.MONEY_DECIMAL_PLACES)
 
 
 @dataclass(frozen=True)
@@ -76,19 +94,22 @@ def balance_credit_many(*, credits: Sequence[Credit]) -> list[LedgerEntry]:
         # Checked under the customers' locks, so a concurrent retry of the same refund waits
         # for the first and then finds its row.
         references = {credit.reference for credit in credits if credit.reference}
-        written = (
-            {(entry.kind, entry.reference): entry for entry in LedgerEntry.objects.filter(reference__in=references)}
-            if references
-            else {}
-        )
+        # With the kinds too, the lookup is a scan of the unique (kind, reference) index, not of the ledger.
+        kinds = {credit.kind for credit in credits if credit.reference}
+        existing = LedgerEntry.objects.filter(kind__in=kinds, reference__in=references) if references else []
+        written = {(entry.kind, entry.reference): entry for entry in existing}
         results: list[LedgerEntry] = []
         new_entries: list[LedgerEntry] = []
+        overflow = False
         for credit in credits:
             key = (credit.kind, credit.reference)
             if credit.reference and key in written:
                 results.append(written[key])
                 continue
             balances[credit.user_id] += credit.amount
+            if balances[credit.user_id] >= BALANCE_LIMIT:
+                overflow = True
+                break
             entry = LedgerEntry(
                 user_id=credit.user_id,
                 kind=credit.kind,
@@ -103,11 +124,14 @@ def balance_credit_many(*, credits: Sequence[Credit]) -> list[LedgerEntry]:
             new_entries.append(entry)
             results.append(entry)
         changed = {entry.user_id for entry in new_entries}
-        if changed:
+        if changed and not overflow:
             User.objects.filter(pk__in=changed).update(
                 balance=Case(*(When(pk=user_id, then=Value(balances[user_id])) for user_id in sorted(changed)))
             )
             LedgerEntry.objects.bulk_create(new_entries)
+    # Raised after the block (nothing written), so that a caller's transaction stays usable.
+    if overflow:
+        raise InvalidAmount("The balance would grow past the largest amount the panel keeps.")
     return results
 
 
@@ -180,47 +204,366 @@ def _positive(amount: Decimal) -> Decimal:
     return amount
 
 
+# Deposits ------------------------------------------------------------------------------------
+#
+# A deposit (FundsRequest) is credited once: every path that credits it locks its row first
+# and acts only while the row is still undecided, and the ledger's unique (kind, reference)
+# stands behind the lock. A gateway's word reaches this code only through a verified
+# notification or a status check of our own; the customer's return from the gateway credits
+# nothing.
+
+Status = FundsRequest.Status
+# States an operator may still credit or a gateway's late "paid" may still settle.
+CREDITABLE = (Status.PENDING, Status.HELD, Status.EXPIRED, Status.FAILED)
+REJECTABLE = (Status.PENDING, Status.HELD)
+GATEWAY_DECIMAL_PLACES = 2  # invoices are in cents: the gateways take no finer amounts
+# Deposits asked about per sweep: one gateway call each, well inside the task's time limit.
+SWEEP_BATCH = 100
+logger = logging.getLogger("billing.deposits")
+
+
+@dataclass(frozen=True)
+class SettleResult:
+    """What a notification or a check did to a deposit. `final` means it was already decided before."""
+
+    outcome: str  # a WebhookLog.Outcome value
+    message: str
+    final: bool = False
+
+
+@dataclass
+class SweepReport:
+    checked: int = 0
+    credited: int = 0
+    expired: int = 0
+    errors: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.checked} checked, {self.credited} credited, {self.expired} expired, {self.errors} errors"
+
+
+def deposit_amount_bounds(*, method: PaymentMethod) -> tuple[Decimal, Decimal]:
+    return method.min_amount, min(method.max_amount, BALANCE_LIMIT - MONEY_QUANTUM)
+
+
+def deposit_bonus_percent(*, method: PaymentMethod, amount: Decimal) -> Decimal:
+    """The method's bonus plus the best tier the amount reaches."""
+    tier = DepositBonusTier.objects.filter(min_amount__lte=amount).order_by("-min_amount").first()
+    return method.bonus_percent + (tier.percent if tier else Decimal(0))
+
+
 def funds_request_create(*, user_id: int, method_id: int, amount: Decimal, note: str = "") -> FundsRequest:
+    """A deposit waiting for payment: checked against the method's bounds, nothing credited yet."""
     method = PaymentMethod.objects.filter(pk=method_id, is_active=True).first()
     if method is None:
         raise FundsRequestInvalid("Choose a payment method.")
     if not isinstance(amount, Decimal) or not amount.is_finite() or money_round(amount) != amount:
         raise FundsRequestInvalid(f"The amount must be a number with at most {settings.MONEY_DECIMAL_PLACES} decimals.")
-    if amount < method.min_amount:
-        raise FundsRequestInvalid(f"The minimum for {method.name} is {method.min_amount}.")
-    return FundsRequest.objects.create(user_id=user_id, method=method, amount=amount, note=note[:255])
+    low, high = deposit_amount_bounds(method=method)
+    if amount < low:
+        raise FundsRequestInvalid(f"The minimum for {method.name} is {low:,.2f}.")
+    if amount > high:
+        raise FundsRequestInvalid(f"The maximum for {method.name} is {high:,.2f}.")
+    if method.gateway and -amount.as_tuple().exponent > GATEWAY_DECIMAL_PLACES:
+        raise FundsRequestInvalid(f"{method.name} takes amounts in cents: at most 2 decimals.")
+    deposit = FundsRequest(user_id=user_id, method=method, amount=amount, note=note[:255])
+    if method.gateway:
+        deposit.reference = f"dep_{secrets.token_hex(10)}"
+        deposit.expires_at = timezone.now() + timedelta(minutes=method.lifetime_minutes)
+    deposit.save()
+    return deposit
 
 
-def funds_request_approve(
-    *, funds_request_id: int, staff_id: int | None = None, gateway_reference: str = ""
-) -> FundsRequest:
-    """Approve a pending request and credit the customer; a second approval changes nothing."""
+def deposit_start(*, deposit_id: int, notify_url: str, back_url: str) -> Redirect:
+    """Open the deposit's invoice at its gateway and say where the customer goes to pay.
+
+    The gateway is called outside any transaction (a slow gateway holds no lock). A refusal or
+    an outage marks the deposit failed, with the reason for the customer, and is raised.
+    """
+    deposit = FundsRequest.objects.select_related("method").get(pk=deposit_id)
+    gateway = gateway_for(deposit.method.gateway)
+    if deposit.status != Status.PENDING:
+        raise FundsRequestInvalid(f"Deposit {deposit.pk} is {deposit.get_status_display().lower()}.")
+    try:
+        if gateway is None:
+            raise GatewayNotConfigured("This payment method is not available.")
+        invoice = gateway.invoice_create(
+            deposit=deposit,
+            credentials=_credentials(deposit.method),
+            urls=DepositUrls(notify=notify_url, back=back_url),
+        )
+    except GatewayError as error:
+        logger.warning("deposit %s: no invoice from %s: %s %s", deposit.pk, deposit.method.gateway, error, error.detail)
+        FundsRequest.objects.filter(pk=deposit.pk, status=Status.PENDING).update(
+            status=Status.FAILED, status_message=error.message[:255]
+        )
+        raise
+    FundsRequest.objects.filter(pk=deposit.pk).update(
+        gateway_reference=invoice.gateway_reference[:128],
+        payment_url=invoice.redirect.url[:1000],
+        payment_fields=dict(invoice.redirect.fields),
+    )
+    return invoice.redirect
+
+
+def _credentials(method: PaymentMethod) -> dict[str, str]:
+    try:
+        return method.credentials
+    except ImproperlyConfigured as error:
+        # Saved under another FIELD_ENCRYPTION_KEY: the operator must enter them again.
+        raise GatewayNotConfigured(detail=str(error)) from None
+
+
+def deposit_notification_receive(
+    *, gateway_code: str, notification: Notification, remote_addr: str | None = None
+) -> WebhookLog:
+    """Handle one notification from a gateway and log it, whatever it is; returns the log row.
+
+    Unknown gateways and payments, bad signatures and mismatched amounts change nothing and
+    are answered with a 4xx (`log.http_status`); so is a notification for a deposit already
+    decided (a replay). The log is written after the deposit's own transaction, so a refused
+    notification is still on record.
+    """
+    deposit: FundsRequest | None = None
+    try:
+        gateway = gateway_for(gateway_code)
+        if gateway is None:
+            raise WebhookRejected(f"No gateway {gateway_code!r}.", http_status=404)
+        reference = gateway.notification_reference(notification=notification)
+        if not reference:
+            raise WebhookRejected("The notification names no payment.")
+        deposit = (
+            FundsRequest.objects.select_related("method")
+            .filter(reference=reference[:40], method__gateway=gateway.code)
+            .first()
+        )
+        if deposit is None:
+            raise WebhookRejected(f"Unknown payment {reference[:60]!r}.", http_status=404)
+        state = gateway.notification_verify(
+            notification=notification, credentials=deposit.method.credentials, deposit=deposit
+        )
+        result = deposit_settle(deposit_id=deposit.pk, state=state)
+    except WebhookRejected as error:
+        outcome, status, message = WebhookLog.Outcome.REJECTED, error.http_status, error.message
+    except ImproperlyConfigured as error:
+        outcome, status, message = WebhookLog.Outcome.REJECTED, 503, str(error)
+    except PanelError as error:
+        outcome, status, message = WebhookLog.Outcome.REJECTED, 422, error.message
+    else:
+        outcome, message = result.outcome, result.message
+        status = 409 if result.final else 200
+    if outcome == WebhookLog.Outcome.REJECTED or status >= 400:
+        logger.warning("webhook %s from %s refused (%s): %s", gateway_code, remote_addr, status, message)
+    return WebhookLog.objects.create(
+        gateway=_storable(gateway_code)[:32],
+        remote_addr=remote_addr,
+        headers={_storable(k): _storable(v) for k, v in notification.headers.items()},
+        body=_logged_body(notification),
+        deposit=deposit,
+        outcome=outcome,
+        http_status=status,
+        message=_storable(message)[:255],
+    )
+
+
+def _logged_body(notification: Notification) -> str:
+    # Perfect Money posts a form; the others JSON. Only the first 8 KB: enough to read, not a disk filler.
+    text = notification.body.decode("utf-8", errors="replace") if notification.body else ""
+    if not text and notification.form:
+        text = json.dumps(dict(notification.form), sort_keys=True)
+    return _storable(text[:8192])
+
+
+def _storable(text: str) -> str:
+    """Anyone can post to a webhook: text PostgreSQL cannot store (NUL) is kept visibly escaped."""
+    return str(text).replace("\x00", "\\x00")
+
+
+def deposit_settle(*, deposit_id: int, state: PaymentState, staff_id: int | None = None) -> SettleResult:
+    """Apply a verified gateway state to a deposit, under its row lock; credit it at most once."""
+    Outcome = WebhookLog.Outcome
     with transaction.atomic():
-        funds = FundsRequest.objects.select_for_update().get(pk=funds_request_id)
-        if funds.status == FundsRequest.Status.REJECTED:
-            raise FundsRequestInvalid(f"Funds request {funds.pk} was rejected.")
-        if funds.status == FundsRequest.Status.APPROVED:
-            return funds
-        balance_credit(
-            user_id=funds.user_id,
-            amount=funds.amount,
+        deposit = FundsRequest.objects.select_for_update().select_related("method").get(pk=deposit_id)
+        if deposit.is_final:
+            return SettleResult(Outcome.UNCHANGED, f"Deposit {deposit.pk} was already {deposit.status}.", final=True)
+        fields = _record_gateway_fields(deposit, state)
+        if state.outcome == "pending":
+            message = f"Gateway status {state.gateway_status or 'pending'}."
+            return _save(deposit, fields, Outcome.UPDATED if fields else Outcome.UNCHANGED, message)
+        if state.outcome in ("expired", "failed"):
+            if deposit.status != Status.PENDING:
+                return _save(deposit, fields, Outcome.UNCHANGED, f"Deposit stays {deposit.status}.")
+            deposit.status = Status.EXPIRED if state.outcome == "expired" else Status.FAILED
+            deposit.status_message = f"The gateway reports the payment {state.gateway_status}."[:255]
+            fields |= {"status", "status_message"}
+            return _save(deposit, fields, Outcome.UPDATED, f"Deposit {deposit.status}.")
+        paid = state.paid_amount if state.paid_amount is not None else None
+        if state.outcome == "paid" and paid is None:
+            paid = deposit.amount
+        if paid is not None and paid >= deposit.amount:
+            _deposit_credit(deposit, paid=paid, staff_id=staff_id, memo=state.gateway_reference)
+            return SettleResult(Outcome.CREDITED, f"Credited {deposit.credited_amount} (paid {paid}).")
+        if deposit.status == Status.HELD and deposit.paid_amount == paid:
+            return _save(deposit, fields, Outcome.UNCHANGED, "Already held for an operator.")
+        if paid is not None and paid > 0 and deposit.method.underpayment == PaymentMethod.Underpayment.CREDIT:
+            _deposit_credit(deposit, paid=paid, staff_id=staff_id, memo=state.gateway_reference)
+            return SettleResult(Outcome.CREDITED, f"Underpaid: credited {deposit.credited_amount} (paid {paid}).")
+        deposit.status = Status.HELD
+        deposit.paid_amount = paid
+        deposit.status_message = (
+            f"{paid} of {deposit.amount} arrived: an operator will review it."
+            if paid is not None
+            else f"Less than {deposit.amount} arrived: an operator will review it."
+        )
+        fields |= {"status", "paid_amount", "status_message"}
+        return _save(deposit, fields, Outcome.UPDATED, f"Underpaid ({paid} of {deposit.amount}): held.")
+
+
+def _record_gateway_fields(deposit: FundsRequest, state: PaymentState) -> set[str]:
+    fields: set[str] = set()
+    for name, value in (
+        ("gateway_status", state.gateway_status[:32]),
+        ("gateway_payment_id", state.gateway_payment_id[:128]),
+        ("gateway_reference", state.gateway_reference[:128]),
+    ):
+        if (
+            value
+            and getattr(deposit, name) != value
+            and not (name == "gateway_reference" and deposit.gateway_reference)
+        ):
+            setattr(deposit, name, value)
+            fields.add(name)
+    return fields
+
+
+def _save(deposit: FundsRequest, fields: set[str], outcome: str, message: str) -> SettleResult:
+    if fields:
+        deposit.save(update_fields=sorted(fields))
+    return SettleResult(outcome, message)
+
+
+def _deposit_credit(deposit: FundsRequest, *, paid: Decimal, staff_id: int | None, memo: str = "") -> None:
+    """Credit `paid` less the method's fee, and the bonus on top; the deposit row must be locked."""
+    method = deposit.method
+    credited = money_round(paid * (100 - method.fee_percent) / 100)
+    if credited <= 0:
+        raise FundsRequestInvalid(f"Deposit {deposit.pk}: nothing to credit from {paid}.")
+    bonus_percent = deposit_bonus_percent(method=method, amount=paid)
+    bonus = money_round(credited * bonus_percent / 100)
+    reference = f"funds:{deposit.pk}"
+    credits = [
+        Credit(
+            user_id=deposit.user_id,
+            amount=credited,
             kind=Kind.DEPOSIT,
-            reference=f"funds:{funds.pk}",
-            memo=f"{funds.method.name} {gateway_reference or funds.note}".strip(),
+            reference=reference,
+            memo=f"Deposit {deposit.pk}: {method.name} {memo or deposit.note}".strip(),
             created_by_id=staff_id,
         )
-        funds.status = FundsRequest.Status.APPROVED
-        funds.reviewed_by_id = staff_id
-        funds.reviewed_at = timezone.now()
-        funds.gateway_reference = gateway_reference
-        funds.save(update_fields=["status", "reviewed_by", "reviewed_at", "gateway_reference"])
-        return funds
+    ]
+    if bonus > 0:
+        credits.append(
+            Credit(
+                user_id=deposit.user_id,
+                amount=bonus,
+                kind=Kind.BONUS,
+                reference=reference,
+                memo=f"Bonus {bonus_percent.normalize():f}% on deposit {deposit.pk}",
+                created_by_id=staff_id,
+            )
+        )
+    balance_credit_many(credits=credits)
+    deposit.status = Status.APPROVED
+    deposit.paid_amount = paid
+    deposit.credited_amount = credited
+    deposit.bonus_amount = bonus
+    deposit.status_message = ""
+    deposit.reviewed_by_id = staff_id
+    deposit.reviewed_at = timezone.now()
+    deposit.save()
+
+
+def funds_request_approve(*, funds_request_id: int, staff_id: int | None = None) -> FundsRequest:
+    """An operator credits a deposit: a manual payment, or a held, expired or failed gateway payment.
+
+    It credits what arrived when the gateway said so (a held underpayment), else the amount
+    asked. A deposit already decided (by another operator or the gateway) raises
+    FundsRequestDecided and changes nothing.
+    """
+    with transaction.atomic():
+        deposit = FundsRequest.objects.select_for_update().select_related("method").get(pk=funds_request_id)
+        if deposit.status not in CREDITABLE:
+            raise FundsRequestDecided(
+                f"Deposit {deposit.pk} was already decided ({deposit.get_status_display().lower()})."
+            )
+        paid = deposit.paid_amount if deposit.status == Status.HELD and deposit.paid_amount else deposit.amount
+        _deposit_credit(deposit, paid=paid, staff_id=staff_id)
+        return deposit
 
 
 def funds_request_reject(*, funds_request_id: int, staff_id: int, note: str = "") -> FundsRequest:
-    updated = FundsRequest.objects.filter(pk=funds_request_id, status=FundsRequest.Status.PENDING).update(
-        status=FundsRequest.Status.REJECTED, reviewed_by_id=staff_id, reviewed_at=timezone.now(), review_note=note[:255]
+    # One conditional UPDATE: it waits for a concurrent approval's row lock and then finds the
+    # row no longer undecided, so exactly one of the two operators wins.
+    updated = FundsRequest.objects.filter(pk=funds_request_id, status__in=REJECTABLE).update(
+        status=Status.REJECTED, reviewed_by_id=staff_id, reviewed_at=timezone.now(), review_note=note[:255]
     )
+    deposit = FundsRequest.objects.get(pk=funds_request_id)
     if not updated:
-        raise FundsRequestInvalid(f"Funds request {funds_request_id} is not waiting for approval.")
-    return FundsRequest.objects.get(pk=funds_request_id)
+        raise FundsRequestDecided(f"Deposit {deposit.pk} was already decided ({deposit.get_status_display().lower()}).")
+    return deposit
+
+
+def deposit_check(*, deposit_id: int) -> SettleResult:
+    """Ask the deposit's gateway about it now (the sweep, or an operator) and apply the answer."""
+    deposit = FundsRequest.objects.select_related("method").get(pk=deposit_id)
+    gateway = gateway_for(deposit.method.gateway)
+    if gateway is None:
+        return SettleResult(WebhookLog.Outcome.UNCHANGED, "Manual deposits have no gateway to ask.")
+    FundsRequest.objects.filter(pk=deposit.pk).update(last_checked_at=timezone.now())
+    state = gateway.payment_check(deposit=deposit, credentials=_credentials(deposit.method))
+    if state is None:
+        return SettleResult(WebhookLog.Outcome.UNCHANGED, f"{gateway.name} cannot be asked about this payment.")
+    return deposit_settle(deposit_id=deposit.pk, state=state)
+
+
+def deposits_sweep(*, now: datetime | None = None, limit: int = SWEEP_BATCH) -> SweepReport:
+    """Ask the gateways about deposits still pending after DEPOSIT_CHECK_AFTER_MINUTES; expire the stale.
+
+    So a lost notification never loses a payment. Each deposit is claimed with a conditional
+    update of `last_checked_at`, so two overlapping sweeps never ask about it twice. A deposit
+    past its lifetime whose gateway says nothing better (or cannot be asked) expires; a late
+    "paid" still credits it afterwards.
+    """
+    now = now or timezone.now()
+    report = SweepReport()
+    recheck = now - timedelta(seconds=settings.DEPOSIT_RECHECK_SECONDS)
+    due = (
+        FundsRequest.objects.filter(
+            status=Status.PENDING,
+            created_at__lte=now - timedelta(minutes=settings.DEPOSIT_CHECK_AFTER_MINUTES),
+        )
+        .exclude(method__gateway="")
+        .filter(Q(last_checked_at__isnull=True) | Q(last_checked_at__lte=recheck))
+        .order_by(F("last_checked_at").asc(nulls_first=True), "pk")
+        .values_list("pk", "last_checked_at")[:limit]
+    )
+    for deposit_id, checked_at in list(due):
+        claimed = FundsRequest.objects.filter(pk=deposit_id, status=Status.PENDING, last_checked_at=checked_at)
+        if checked_at is None:
+            claimed = FundsRequest.objects.filter(pk=deposit_id, status=Status.PENDING, last_checked_at__isnull=True)
+        if not claimed.update(last_checked_at=now):
+            continue
+        report.checked += 1
+        try:
+            result = deposit_check(deposit_id=deposit_id)
+        except GatewayError as error:
+            report.errors += 1
+            logger.warning("deposit %s: status check failed: %s %s", deposit_id, error, getattr(error, "detail", ""))
+        else:
+            if result.outcome == WebhookLog.Outcome.CREDITED:
+                report.credited += 1
+        expired = FundsRequest.objects.filter(pk=deposit_id, status=Status.PENDING, expires_at__lt=now).update(
+            status=Status.EXPIRED, status_message="No payment arrived in time."
+        )
+        report.expired += expired
+    return report

@@ -4,6 +4,12 @@ from billing import views
 
 urlpatterns = [
     path("funds/", views.add_funds, name="add_funds"),
-    path("funds/test-gateway/<int:funds_request_id>/", views.test_gateway, name="test_gateway"),
-    path("funds/test-gateway/<int:funds_request_id>/pay/", views.test_gateway_confirm, name="test_gateway_confirm"),
+    path("funds/deposits/", views.deposits, name="deposits"),
+    path("funds/deposits/<int:deposit_id>/", views.deposit_detail, name="deposit_detail"),
+    path("funds/deposits/<int:deposit_id>/status/", views.deposit_status, name="deposit_status"),
+    path("funds/test-gateway/<int:deposit_id>/", views.test_gateway, name="test_gateway"),
+    path("funds/test-gateway/<int:deposit_id>/pay/", views.test_gateway_confirm, name="test_gateway_confirm"),
+    path("transactions/", views.transactions, name="transactions"),
+    # Gateways post their notifications here (csrf-exempt; each is verified by its signature).
+    path("payments/webhook/<slug:gateway>/", views.payment_webhook, name="payment_webhook"),
 ]

@@ -1,40 +1,110 @@
+"""The customer's money pages (add funds, deposits, transactions) and the gateways' webhooks.
+
+Thin views: they parse input, call one `billing.services` function, and render its result or
+its `PanelError` message. The page a customer comes back to from a gateway only shows the
+deposit's state (polled as JSON by static JS); it never credits anything.
+"""
+
+import csv
 from decimal import Decimal, InvalidOperation
+from urllib.parse import urlencode
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from billing.gateways import TestGateway, gateway_for
-from billing.models import FundsRequest, PaymentMethod
-from billing.services import funds_request_approve, funds_request_create
+from billing.gateways import Notification, gateway_for, gateways_available, test_gateway_enabled
+from billing.gateways.test import TestGateway
+from billing.models import DepositBonusTier, FundsRequest, LedgerEntry, PaymentMethod
+from billing.selectors import ledger_entries_for, ledger_link
+from billing.services import (
+    BALANCE_LIMIT,
+    deposit_amount_bounds,
+    deposit_notification_receive,
+    deposit_start,
+    funds_request_create,
+)
 from core.errors import PanelError
+from core.money import money_str
+
+DEPOSITS_PER_PAGE = 25
+TRANSACTIONS_PER_PAGE = 50
+RECENT_DEPOSITS = 10
+STATUS_POLL_MS = 3000
+# Headers kept in the webhook log: what tells a gateway's request apart, never cookies or auth.
+LOGGED_HEADERS = {"content-type", "user-agent", "x-nowpayments-sig", "x-forwarded-for", "x-real-ip", "content-length"}
+CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _methods():
+    """Active methods customers can use now: manual ones and those whose gateway is available here."""
+    return PaymentMethod.objects.filter(is_active=True).filter(
+        Q(gateway="") | Q(gateway__in=list(gateways_available()))
+    )
 
 
 class AddFundsForm(forms.Form):
-    method = forms.ModelChoiceField(queryset=PaymentMethod.objects.filter(is_active=True), empty_label=None)
-    amount = forms.CharField(max_length=24)
+    method = forms.ModelChoiceField(queryset=PaymentMethod.objects.none(), empty_label=None)
+    amount = forms.CharField(
+        max_length=40,
+        error_messages={"max_length": "Enter an amount such as 25 or 25.50.", "required": "Enter an amount."},
+    )
     note = forms.CharField(max_length=255, required=False, label="Payment reference (optional)")
 
-    def clean_amount(self):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["method"].queryset = _methods()
+
+    def clean_amount(self) -> Decimal:
+        text = self.cleaned_data["amount"].strip()
         try:
-            amount = Decimal(self.cleaned_data["amount"].strip())
+            amount = Decimal(text)
         except InvalidOperation:
             raise forms.ValidationError("Enter an amount such as 25 or 25.50.") from None
-        if not amount.is_finite() or amount <= 0:
+        if not amount.is_finite():
+            raise forms.ValidationError("Enter an amount such as 25 or 25.50.")
+        if amount <= 0:
             raise forms.ValidationError("Enter an amount above zero.")
+        if amount >= BALANCE_LIMIT:
+            raise forms.ValidationError("That amount is far above what a deposit can be.")
+        if -amount.as_tuple().exponent > settings.MONEY_DECIMAL_PLACES:
+            raise forms.ValidationError(f"Enter at most {settings.MONEY_DECIMAL_PLACES} decimals.")
         return amount
+
+    def clean(self):
+        cleaned = super().clean()
+        method, amount = cleaned.get("method"), cleaned.get("amount")
+        if method is not None and amount is not None:
+            low, high = deposit_amount_bounds(method=method)
+            if not low <= amount <= high:
+                self.add_error(
+                    "amount", f"{method.name} takes from {low:,.2f} to {high:,.2f} {settings.PANEL_CURRENCY}."
+                )
+        return cleaned
+
+
+def _absolute(request: HttpRequest, path: str) -> str:
+    base = settings.PANEL_BASE_URL
+    return f"{base}{path}" if base else request.build_absolute_uri(path)
 
 
 @login_required
-def add_funds(request):
+def add_funds(request: HttpRequest) -> HttpResponse:
     form = AddFundsForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         method = form.cleaned_data["method"]
         try:
-            funds = funds_request_create(
+            deposit = funds_request_create(
                 user_id=request.user.pk,
                 method_id=method.pk,
                 amount=form.cleaned_data["amount"],
@@ -43,42 +113,215 @@ def add_funds(request):
         except PanelError as error:
             form.add_error("amount", error.message)
         else:
-            gateway = gateway_for(method.gateway) if method.gateway else None
-            if gateway is not None:
-                return redirect(gateway.start(funds_request=funds))
-            messages.success(request, f"Request {funds.pk} sent: your balance is credited once we approve it.")
-            return redirect("add_funds")
+            if not deposit.method.gateway:
+                messages.success(request, f"Request {deposit.pk} sent: your balance is credited once we approve it.")
+                return redirect("add_funds")
+            try:
+                deposit_start(
+                    deposit_id=deposit.pk,
+                    notify_url=_absolute(request, reverse("payment_webhook", args=[method.gateway])),
+                    back_url=_absolute(request, reverse("deposit_detail", args=[deposit.pk])),
+                )
+            except PanelError as error:
+                messages.error(request, error.message)
+                return redirect("deposit_detail", deposit.pk)
+            # Our own page sends the customer on (a link, or Perfect Money's form) and is where they come back.
+            return redirect(reverse("deposit_detail", args=[deposit.pk]) + "?pay=1")
+    recent = list(FundsRequest.objects.filter(user=request.user).select_related("method")[:RECENT_DEPOSITS])
+    for deposit in recent:
+        deposit.status_label = _status_label(deposit)
+    methods = list(_methods())
+    for method in methods:
+        method.low, method.high = deposit_amount_bounds(method=method)
     context = {
         "form": form,
-        "methods": PaymentMethod.objects.filter(is_active=True),
-        "requests": FundsRequest.objects.filter(user=request.user).select_related("method")[:50],
+        "methods": methods,
+        "tiers": DepositBonusTier.objects.all(),
+        "deposits": recent,
     }
     return render(request, "billing/add_funds.html", context)
 
 
-def _own_pending(request, funds_request_id: int) -> FundsRequest:
-    funds = get_object_or_404(FundsRequest.objects.select_related("method"), pk=funds_request_id, user=request.user)
-    if funds.method.gateway != TestGateway.code:
-        raise PermissionDenied
-    return funds
+def _own_deposit(request: HttpRequest, deposit_id: int) -> FundsRequest:
+    return get_object_or_404(FundsRequest.objects.select_related("method"), pk=deposit_id, user=request.user)
+
+
+def _status_label(deposit: FundsRequest) -> str:
+    if deposit.status == FundsRequest.Status.PENDING and not deposit.method.gateway:
+        return "Waiting for approval"
+    return deposit.get_status_display()
+
+
+def _deposit_state(deposit: FundsRequest, user) -> dict:
+    return {
+        "id": deposit.pk,
+        "status": deposit.status,
+        "label": _status_label(deposit),
+        "final": deposit.status != FundsRequest.Status.PENDING,
+        "message": deposit.status_message,
+        "credited": money_str(deposit.credited_amount) if deposit.credited_amount is not None else None,
+        "bonus": money_str(deposit.bonus_amount) if deposit.bonus_amount else None,
+        "balance": f"{user.balance:.2f}",  # as the nav shows it
+    }
 
 
 @login_required
-def test_gateway(request, funds_request_id: int):
-    """The test gateway's payment page: a button that pays, no network involved."""
-    funds = _own_pending(request, funds_request_id)
-    gateway = gateway_for(TestGateway.code)
-    return render(request, "billing/test_gateway.html", {"funds": funds, "signature": gateway.signature(funds)})
+def deposits(request: HttpRequest) -> HttpResponse:
+    mine = FundsRequest.objects.filter(user=request.user).select_related("method")
+    page = Paginator(mine, DEPOSITS_PER_PAGE).get_page(request.GET.get("page"))
+    for deposit in page.object_list:
+        deposit.status_label = _status_label(deposit)
+    return render(request, "billing/deposits.html", {"page": page})
+
+
+@login_required
+@never_cache
+def deposit_detail(request: HttpRequest, deposit_id: int) -> HttpResponse:
+    deposit = _own_deposit(request, deposit_id)
+    can_pay = (
+        deposit.status == FundsRequest.Status.PENDING
+        and bool(deposit.payment_url)
+        and (deposit.expires_at is None or deposit.expires_at > timezone.now())
+    )
+    context = {
+        "deposit": deposit,
+        "state": _deposit_state(deposit, request.user),
+        "can_pay": can_pay,
+        "autostart": can_pay and request.GET.get("pay") == "1",
+        "poll_ms": STATUS_POLL_MS,
+    }
+    return render(request, "billing/deposit_detail.html", context)
+
+
+@login_required
+@never_cache
+def deposit_status(request: HttpRequest, deposit_id: int) -> JsonResponse:
+    """The deposit's state for the page's poll: read only, it never asks the gateway or credits."""
+    deposit = _own_deposit(request, deposit_id)
+    request.user.refresh_from_db(fields=["balance"])
+    return JsonResponse(_deposit_state(deposit, request.user))
+
+
+@csrf_exempt
+@require_POST
+def payment_webhook(request: HttpRequest, gateway: str) -> HttpResponse:
+    """A gateway's notification. Everything is decided and logged by the service; 4xx for anything refused."""
+    is_form = request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data")
+    notification = Notification(
+        body=request.body,
+        headers={k.lower(): v[:500] for k, v in request.headers.items() if k.lower() in LOGGED_HEADERS},
+        form=request.POST.dict() if is_form else {},
+    )
+    log = deposit_notification_receive(
+        gateway_code=gateway, notification=notification, remote_addr=request.META.get("REMOTE_ADDR")
+    )
+    return HttpResponse(log.message or "OK", status=log.http_status, content_type="text/plain; charset=utf-8")
+
+
+def _test_deposit(request: HttpRequest, deposit_id: int) -> FundsRequest:
+    if not test_gateway_enabled():
+        raise Http404("The test gateway is disabled.")
+    deposit = _own_deposit(request, deposit_id)
+    if deposit.method.gateway != TestGateway.code:
+        raise Http404("Not a test-gateway deposit.")
+    return deposit
+
+
+@login_required
+def test_gateway(request: HttpRequest, deposit_id: int) -> HttpResponse:
+    """The test gateway's payment page: a button (and an amount, to try underpayments). No signature in it."""
+    deposit = _test_deposit(request, deposit_id)
+    return render(request, "billing/test_gateway.html", {"deposit": deposit, "amount": money_str(deposit.amount)})
 
 
 @login_required
 @require_POST
-def test_gateway_confirm(request, funds_request_id: int):
-    funds = _own_pending(request, funds_request_id)
-    reference = gateway_for(TestGateway.code).confirm(funds_request=funds, data=request.POST)
-    if reference is None:
-        messages.error(request, "The payment could not be verified.")
-        return redirect("add_funds")
-    funds_request_approve(funds_request_id=funds.pk, gateway_reference=reference)
-    messages.success(request, f"Payment received: {funds.amount} added to your balance.")
-    return redirect("add_funds")
+def test_gateway_confirm(request: HttpRequest, deposit_id: int) -> HttpResponse:
+    deposit = _test_deposit(request, deposit_id)
+    try:
+        amount = Decimal(request.POST.get("amount", "").strip() or deposit.amount)
+    except InvalidOperation:
+        messages.error(request, "Enter an amount such as 25 or 25.50.")
+        return redirect("test_gateway", deposit.pk)
+    gateway = gateway_for(TestGateway.code)
+    log = deposit_notification_receive(
+        gateway_code=TestGateway.code,
+        notification=gateway.notification_for(reference=deposit.reference, amount=amount),
+        remote_addr=request.META.get("REMOTE_ADDR"),
+    )
+    if log.http_status >= 400:
+        messages.error(request, f"The test payment was refused: {log.message}")
+    return redirect("deposit_detail", deposit.pk)
+
+
+class TransactionFilterForm(forms.Form):
+    kind = forms.ChoiceField(choices=[("", "All kinds"), *LedgerEntry.Kind.choices], required=False)
+    date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", "The end date is before the start date.")
+        return cleaned
+
+
+@login_required
+def transactions(request: HttpRequest) -> HttpResponse:
+    form = TransactionFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    rows = ledger_entries_for(
+        user_id=request.user.pk,
+        kind=filters.get("kind", ""),
+        date_from=filters.get("date_from"),
+        date_to=filters.get("date_to"),
+    )
+    params = {k: v for k, v in request.GET.items() if k in form.fields and v}
+    if request.GET.get("export") == "csv":
+        return _transactions_csv(rows)
+    page = Paginator(rows, TRANSACTIONS_PER_PAGE).get_page(request.GET.get("page"))
+    for entry in page.object_list:
+        entry.link = ledger_link(entry.reference)
+    context = {
+        "form": form,
+        "page": page,
+        "page_params": urlencode(params),
+        "export_url": "?" + urlencode({**params, "export": "csv"}),
+    }
+    return render(request, "billing/transactions.html", context)
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_text(value: str) -> str:
+    # A memo starting with "=" would run as a formula in a spreadsheet: keep it text.
+    return "'" + value if value.startswith(CSV_FORMULA_START) else value
+
+
+def _transactions_csv(rows) -> StreamingHttpResponse:
+    writer = csv.writer(_Echo())
+    zone = timezone.get_current_timezone()
+
+    def lines():
+        yield writer.writerow(["id", "date", "kind", "amount", "balance_after", "currency", "reference", "memo"])
+        for entry in rows.iterator(chunk_size=2000):
+            yield writer.writerow(
+                [
+                    entry.pk,
+                    entry.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
+                    entry.kind,
+                    f"{entry.amount:f}",
+                    f"{entry.balance_after:f}",
+                    settings.PANEL_CURRENCY,
+                    _csv_text(entry.reference),
+                    _csv_text(entry.memo),
+                ]
+            )
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="transactions-{timezone.now():%Y%m%d}.csv"'
+    return response

@@ -78,7 +78,8 @@ def money_parse(value: object) -> Decimal:
         raise ValueError(f"not an amount: {value!r}") from None
     if not amount.is_finite():
         raise ValueError(f"not an amount: {value!r}")
-    if abs(amount) >= Decimal(10) ** (settings.MONEY_MAX_DIGITS - settings.MONEY_DECIMAL_PLACES):
+    # Compare exponents before any arithmetic: abs() or quantize() of 1e999999999 overflows the context.
+    if amount and amount.adjusted() >= settings.MONEY_MAX_DIGITS - settings.MONEY_DECIMAL_PLACES:
         raise ValueError(f"amount too large: {value!r}")
     return money_round(amount)
 

@@ -41,7 +41,7 @@ from core.admin import (
 from core.errors import PanelError
 from core.money import money_form_field
 from core.staff import admin_permission_view
-from orders.models import Category, Order, OrderEvent, Refill, Service, ServiceChange
+from orders.models import Alert, Category, Order, OrderEvent, Refill, Service, ServiceAlternative, ServiceChange
 from orders.services.catalog import (
     catalog_reprice,
     service_operator_edit,
@@ -49,6 +49,7 @@ from orders.services.catalog import (
     services_sync,
     sync_progress,
 )
+from orders.services.failover import service_alternative_check
 from orders.services.markup import services_markup_apply, services_markup_preview
 from orders.services.ordering import (
     STAFF_CANCELLABLE,
@@ -232,6 +233,35 @@ class MarkupForm(forms.Form):
         return {f"{scope}_id": self.cleaned_data[scope].pk}
 
 
+class ServiceAlternativeForm(forms.ModelForm):
+    class Meta:
+        model = ServiceAlternative
+        fields = ["position", "provider_service"]
+
+    def clean(self):
+        cleaned = super().clean()
+        provider_service = cleaned.get("provider_service")
+        if provider_service is not None and self.instance.service_id is not None:
+            try:
+                service_alternative_check(service=self.instance.service, provider_service=provider_service)
+            except PanelError as error:
+                self.add_error("provider_service", error.message)
+        return cleaned
+
+
+class ServiceAlternativeInline(TabularInline):
+    """Failover: where an order goes when the providers before it refuse it. Editing it takes the
+    ServiceAlternative permissions (add, change, delete) on top of change_service."""
+
+    model = ServiceAlternative
+    form = ServiceAlternativeForm
+    fk_name = "service"
+    extra = 0
+    autocomplete_fields = ("provider_service",)
+    verbose_name = "alternative provider service (failover)"
+    verbose_name_plural = "alternative provider services (failover, tried in order of position)"
+
+
 @admin.register(Service)
 class ServiceAdmin(ModelAdmin):
     list_display = (
@@ -279,6 +309,7 @@ class ServiceAdmin(ModelAdmin):
     # What an operator may edit (sync keeps it), then what comes from the provider.
     fields = ("name", "category", "description", "rate_override", "is_enabled", "refuse_active_link", *readonly_fields)
     actions = ["enable", "disable"]
+    inlines = [ServiceAlternativeInline]
 
     class Media:
         css = {"all": ("orders/console.css",)}
@@ -757,3 +788,12 @@ class OrderEventAdmin(BigListMixin, ReadOnlyAdmin):
     list_select_related = ("order",)
     search_rules = (Number("order_id", "order id"),)
     search_help_text = "An order id: its whole history."
+
+
+@admin.register(Alert)
+class AlertAdmin(ReadOnlyAdmin):
+    """Alerts are raised and resolved by the periodic check (orders/services/alerts.py): read only."""
+
+    list_display = ("first_seen_at", "kind", "message", "last_seen_at", "resolved_at", "notified_at")
+    list_filter = ("kind", ("resolved_at", admin.EmptyFieldListFilter))
+    search_fields = ("message", "=subject")

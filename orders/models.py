@@ -78,6 +78,58 @@ class Service(models.Model):
         return 1 if self.kind == self.Kind.PRODUCT else RATE_UNIT
 
 
+class ServiceAlternative(models.Model):
+    """Where an order of `service` goes when the providers before it refuse it: tried by `position`."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="alternatives")
+    provider_service = models.ForeignKey(ProviderService, on_delete=models.CASCADE, related_name="alternative_for")
+    position = models.PositiveSmallIntegerField(default=1, help_text="Tried in this order, lowest first.")
+
+    class Meta:
+        ordering = ["service", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["service", "provider_service"], name="service_alternative_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_id} → {self.provider_service}"
+
+
+class Alert(models.Model):
+    """Something an operator must look at, open from `first_seen_at` until its condition clears.
+
+    At most one open alert per (kind, subject): the checks run every few minutes and only touch
+    `last_seen_at` of an alert already open; each alert is e-mailed once (`notified_at`).
+    """
+
+    class Kind(models.TextChoices):
+        LOW_BALANCE = "low_balance", "Low provider balance"
+        PROVIDER_FAILING = "provider_failing", "Provider failing"
+        ORDERS_STUCK = "orders_stuck", "Orders stuck"
+        SERVICE_REMOVED = "service_removed", "Service removed upstream with active orders"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    # What the alert is about, as "<model>:<pk>" ("provider:3", "service:17").
+    subject = models.CharField(max_length=64)
+    message = models.CharField(max_length=1000)
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-first_seen_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "subject"], condition=models.Q(resolved_at__isnull=True), name="alert_one_open"
+            ),
+        ]
+        indexes = [models.Index(fields=["resolved_at", "notified_at"], name="alert_open_unnotified")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.message}"
+
+
 class ServiceChange(models.Model):
     """What changed in the catalog and when: the customers' "updates" page."""
 
@@ -119,6 +171,16 @@ class Order(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="orders")
     provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="orders")
+    # Set when a failover placed the order at one of its service's alternatives (`provider` is then
+    # that alternative's provider); empty means the service's own provider service.
+    provider_service = models.ForeignKey(
+        ProviderService,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="failover_orders",
+        help_text="The alternative provider service the order was placed at, after a failover.",
+    )
     link = models.CharField(max_length=2000, blank=True, default="")
     quantity = models.PositiveBigIntegerField()
     runs = models.PositiveIntegerField(null=True, blank=True)
@@ -148,6 +210,8 @@ class Order(models.Model):
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
     cancel_sent_at = models.DateTimeField(null=True, blank=True)
     cancel_error = models.CharField(max_length=500, blank=True, default="")
+    # When a status poll last asked about it: each poll starts with the least recently asked.
+    last_polled_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -165,11 +229,19 @@ class Order(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "provider"], name="order_status_provider"),
+            # The poll's queue: one provider's orders waiting upstream, least recently polled first.
+            models.Index(
+                fields=["provider", "last_polled_at", "id"],
+                condition=models.Q(
+                    status__in=["pending", "in_progress", "processing"], upstream_order_id__isnull=False
+                ),
+                name="order_poll_queue",
+            ),
             models.Index(fields=["user", "-id"], name="order_user_recent"),
             models.Index(fields=["user", "link"], name="order_user_link"),
             # The admin's search by the provider's order id (the unique index leads with the provider).
             models.Index(fields=["upstream_order_id"], name="order_upstream_id"),
-            # The admin's newest orders of one status, provider or service (orders/migrations/0004).
+            # The admin's newest orders of one status, provider or service (orders/migrations/0006).
             models.Index(fields=["status", "-id"], name="order_status_recent"),
             models.Index(fields=["provider", "-id"], name="order_provider_recent"),
             models.Index(fields=["service", "-id"], name="order_service_recent"),
@@ -190,6 +262,11 @@ class Order(models.Model):
     @property
     def total_quantity(self) -> int:
         return self.quantity * (self.runs or 1)
+
+    @property
+    def upstream_service(self) -> ProviderService:
+        """The provider's service the order is (or is to be) placed at."""
+        return self.provider_service if self.provider_service_id else self.service.provider_service
 
 
 class OrderEvent(models.Model):

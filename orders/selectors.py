@@ -4,7 +4,7 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from django.core.cache import cache
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, QuerySet, Sum
+from django.db.models import Count, DurationField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
@@ -12,7 +12,7 @@ from billing.models import FundsRequest
 from core.admin import table_row_estimate
 from core.money import money_round, money_sum_field
 from orders.models import Order, Refill, Service
-from orders.services.transitions import ACTIVE, FINAL
+from orders.services.transitions import ACTIVE, FINAL, UPSTREAM_ACTIVE
 from providers.models import Provider
 
 
@@ -75,6 +75,14 @@ def orders_rollup(*, since) -> tuple[list[dict], object]:
         cached = (_orders_rollup(since=since), timezone.now())
         cache.set(key, cached, DASHBOARD_CACHE_SECONDS)
     return cached
+
+
+def funds_waiting_for_staff():
+    """Deposits only a person can decide: manual payments (no gateway) and gateway payments held for a differing
+    amount. Gateway deposits waiting for the customer to pay are not staff's business."""
+    return FundsRequest.objects.filter(
+        Q(status=FundsRequest.Status.HELD) | Q(status=FundsRequest.Status.PENDING, method__gateway="")
+    )
 
 
 def duration_text(value: timedelta | None) -> str:
@@ -167,16 +175,16 @@ def staff_dashboard_figures(*, now=None) -> dict:
                 "placed": figures.get("placed", 0),
                 "refused": figures.get("refused", 0),
                 "average_time": duration_text(figures["done_time"] / done) if done else "-",
-                # Health is recorded on the provider by the client (consecutive failures, last error) when present.
-                "failing": getattr(provider, "consecutive_failures", 0) or 0,
-                "last_error": getattr(provider, "last_error", "") or "",
+                # Failing: its last calls failed; left alone: its circuit is open, the workers skip it until then.
+                "failing": provider.failing_since is not None,
+                "left_alone": provider.next_probe_at is not None and provider.next_probe_at > now,
             }
         )
     status_rows = []
     for value, label in Order.Status.choices:
         final = value in FINAL
         status_rows.append((label, finished_30[value] if final else active[value], value, final))
-    pending_funds = FundsRequest.objects.filter(status=FundsRequest.Status.PENDING)
+    pending_funds = funds_waiting_for_staff()
     return {
         "by_status": status_rows,
         "days": series,
@@ -205,3 +213,19 @@ def staff_dashboard_figures(*, now=None) -> dict:
         "pending_funds": list(pending_funds.select_related("user", "method").order_by("pk")[:20]),
         "failed_syncs": [row["provider"] for row in providers if row["provider"].last_sync_ok is False],
     }
+
+
+def providers_with_work() -> list[int]:
+    """Active providers that have orders, refills or cancels in flight.
+
+    Two EXISTS probes per provider, each an index scan (orders by status and provider, refills
+    by status), instead of a join over every order: the cost follows the providers, not the orders.
+    """
+    orders = Order.objects.filter(provider=OuterRef("pk"), status__in=UPSTREAM_ACTIVE)
+    refills = Refill.objects.filter(order__provider=OuterRef("pk"), status__in=Refill.OPEN)
+    return list(
+        Provider.objects.filter(is_active=True)
+        .filter(Exists(orders) | Exists(refills))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )

@@ -9,10 +9,10 @@ from functools import wraps
 from django.urls import reverse_lazy
 from unfold.sites import UnfoldAdminSite
 
-from billing.models import FundsRequest
 from core.admin import theme_csp
 from orders.models import Order
-from orders.selectors import staff_dashboard_figures
+from orders.selectors import funds_waiting_for_staff, staff_dashboard_figures
+from orders.staff_views import staff_alerts
 
 
 class PanelAdminSite(UnfoldAdminSite):
@@ -38,7 +38,7 @@ def review_badge(request) -> str:
 
 
 def funds_badge(request) -> str:
-    count = FundsRequest.objects.filter(status=FundsRequest.Status.PENDING).count()
+    count = funds_waiting_for_staff().count()
     return str(count) if count else ""
 
 
@@ -119,5 +119,6 @@ def admin_home(request, context: dict) -> dict:
     """The admin's home: the dashboard for who may see the business's figures, the list of models for others."""
     if request.user.has_perm("orders.view_dashboard"):
         context.update(staff_dashboard_figures())
+        context["alerts"] = staff_alerts(request)
         context["dashboard"] = True
     return context

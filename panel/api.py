@@ -27,10 +27,10 @@ from orders.selectors import orders_of_user, refills_of_user, services_for_sale
 from orders.services.ordering import order_cancel_request, order_create, refill_request
 from panel.api_keys import api_key_hash
 from panel.selectors import user_by_api_key
+from providers.protocol import PROTOCOL_BATCH as MAX_IDS
 
 logger = logging.getLogger(__name__)
 
-MAX_IDS = 100  # the protocol's limit per call
 MAX_VALUE_LENGTH = 100_000
 ID_PATTERN = re.compile(r"\d{1,18}")
 

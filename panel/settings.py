@@ -12,6 +12,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -66,6 +67,7 @@ INSTALLED_APPS = [
     "billing",
     "providers",
     "orders",
+    "support",
 ]
 
 MIDDLEWARE = [
@@ -156,6 +158,18 @@ EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="panel@localhost")
+# support.services.staff_notify e-mails STAFF_ALERT_EMAILS (below) and posts to this Telegram chat when both are set.
+TELEGRAM_BOT_TOKEN = env.str("TELEGRAM_BOT_TOKEN", default="")
+TELEGRAM_CHAT_ID = env.str("TELEGRAM_CHAT_ID", default="")
+
+# Support tickets: spam limits, and images attached to messages, kept outside the web root and
+# served only to the ticket's owner and staff.
+SUPPORT_MAX_OPEN_TICKETS = env.int("SUPPORT_MAX_OPEN_TICKETS", default=5)
+SUPPORT_MAX_MESSAGES_PER_HOUR = env.int("SUPPORT_MAX_MESSAGES_PER_HOUR", default=20)
+SUPPORT_ATTACHMENT_MAX_BYTES = env.int("SUPPORT_ATTACHMENT_MAX_BYTES", default=5 * 1024 * 1024)
+PRIVATE_MEDIA_ROOT = Path(env.str("PRIVATE_MEDIA_ROOT", default=str(VAR_DIR / "private")))
+# Seconds between runs of the notification outbox (order and deposit e-mails, low balance).
+NOTIFICATIONS_INTERVAL = env.int("NOTIFICATIONS_INTERVAL", default=60)
 
 # Security. With DEBUG off the defaults are the strict ones that `check --deploy` expects;
 # each can be relaxed by its variable (e.g. behind a TLS-terminating proxy).
@@ -179,12 +193,59 @@ PROVIDER_CONNECT_TIMEOUT = env.float("PROVIDER_CONNECT_TIMEOUT", default=5.0)
 PROVIDER_READ_TIMEOUT = env.float("PROVIDER_READ_TIMEOUT", default=30.0)
 PROVIDER_SAFE_RETRIES = env.int("PROVIDER_SAFE_RETRIES", default=2)
 PROVIDER_RETRY_BACKOFF = env.float("PROVIDER_RETRY_BACKOFF", default=0.5)
+# Connect, TLS, headers and body of one request (retries included) end within this many seconds.
+PROVIDER_REQUEST_DEADLINE = env.float("PROVIDER_REQUEST_DEADLINE", default=35.0)
+# A status answer for 100 ids is a few KB; the services catalogue a few MB for 10,000 services.
+PROVIDER_MAX_BODY_BYTES = env.int("PROVIDER_MAX_BODY_BYTES", default=4 * 1024 * 1024)
+PROVIDER_MAX_CATALOG_BYTES = env.int("PROVIDER_MAX_CATALOG_BYTES", default=32 * 1024 * 1024)
+# Provider URLs must reach the public internet (no loopback, private, link-local or metadata
+# address), unless this is set: the demo and the tests run their simulator on localhost.
+PROVIDER_ALLOW_PRIVATE_URLS = env.bool("PROVIDER_ALLOW_PRIVATE_URLS", default=False)
+# Circuit breaker: after this many consecutive failures a provider is left alone for the backoff,
+# which doubles with every failed probe up to the ceiling (seconds).
+PROVIDER_CIRCUIT_FAILURES = env.int("PROVIDER_CIRCUIT_FAILURES", default=5)
+PROVIDER_CIRCUIT_BACKOFF = env.int("PROVIDER_CIRCUIT_BACKOFF", default=60)
+PROVIDER_CIRCUIT_MAX_BACKOFF = env.int("PROVIDER_CIRCUIT_MAX_BACKOFF", default=1800)
 SERVICES_SYNC_INTERVAL = env.int("SERVICES_SYNC_INTERVAL", default=3600)
 
 # Orders and workers.
 ORDER_PLACING_STUCK_SECONDS = env.int("ORDER_PLACING_STUCK_SECONDS", default=600)
+# How often each provider is polled, and how often orders still awaiting placement are swept.
 ORDER_POLL_INTERVAL = env.int("ORDER_POLL_INTERVAL", default=60)
 ORDER_PLACE_SWEEP_INTERVAL = env.int("ORDER_PLACE_SWEEP_INTERVAL", default=30)
+# Seconds one provider's poll task may spend asking about statuses before it stops between calls;
+# the orders it did not reach are the first of the next run. Below the poll interval, so a run
+# usually ends before the next one is queued, and well below the task's soft time limit.
+ORDER_POLL_BUDGET_SECONDS = env.float("ORDER_POLL_BUDGET_SECONDS", default=45.0)
+# Placements (`add` requests) under way at once per provider; more wait, awaiting. 0: no cap.
+PROVIDER_MAX_INFLIGHT_PLACEMENTS = env.int("PROVIDER_MAX_INFLIGHT_PLACEMENTS", default=4)
+
+# Operator alerts (orders/services/alerts.py): checked every ALERT_CHECK_INTERVAL seconds, shown
+# on the staff dashboard and e-mailed once to STAFF_ALERT_EMAILS (empty: the active staff allowed
+# to view alerts). A provider is failing once all its calls have failed for
+# ALERT_PROVIDER_FAILING_MINUTES. An order is stuck once it has stayed in one status longer than
+# ALERT_STUCK_FACTOR times its service's median completion time, never sooner than
+# ALERT_STUCK_MIN_SECONDS; for a service with too few completed orders to know, after
+# ALERT_STUCK_UNKNOWN_SECONDS.
+ALERT_CHECK_INTERVAL = env.int("ALERT_CHECK_INTERVAL", default=300)
+ALERT_PROVIDER_FAILING_MINUTES = env.int("ALERT_PROVIDER_FAILING_MINUTES", default=10)
+ALERT_STUCK_FACTOR = env.float("ALERT_STUCK_FACTOR", default=3.0)
+ALERT_STUCK_MIN_SECONDS = env.int("ALERT_STUCK_MIN_SECONDS", default=3600)
+ALERT_STUCK_UNKNOWN_SECONDS = env.int("ALERT_STUCK_UNKNOWN_SECONDS", default=86400)
+STAFF_ALERT_EMAILS = env.list("STAFF_ALERT_EMAILS", default=[])
+
+# Payments. PANEL_BASE_URL (https://panel.example.com) is how gateways reach our webhooks and
+# send customers back; unset, the address of the customer's own request is used.
+PANEL_BASE_URL = env.str("PANEL_BASE_URL", default="").rstrip("/")
+# The test gateway pays without money: it exists only with DEBUG or this set to 1.
+PAYMENTS_TEST_GATEWAY = env.bool("PAYMENTS_TEST_GATEWAY", default=False)
+PAYMENT_CONNECT_TIMEOUT = env.float("PAYMENT_CONNECT_TIMEOUT", default=5.0)
+PAYMENT_READ_TIMEOUT = env.float("PAYMENT_READ_TIMEOUT", default=20.0)
+# The sweep asks a gateway about a deposit still pending after this many minutes, then again
+# every DEPOSIT_RECHECK_SECONDS until it is paid or expires.
+DEPOSIT_CHECK_AFTER_MINUTES = env.int("DEPOSIT_CHECK_AFTER_MINUTES", default=10)
+DEPOSIT_RECHECK_SECONDS = env.int("DEPOSIT_RECHECK_SECONDS", default=300)
+DEPOSIT_SWEEP_INTERVAL = env.int("DEPOSIT_SWEEP_INTERVAL", default=120)
 
 # Our own /api/v2 throttling (per key and per IP).
 API_THROTTLE_KEY_RATE = env.str("API_THROTTLE_KEY_RATE", default="3000/min")
@@ -226,6 +287,26 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+if ORDER_POLL_BUDGET_SECONDS > CELERY_TASK_SOFT_TIME_LIMIT / 2:
+    # A run may still be in its last upstream call (with retries) when the budget ends.
+    raise ImproperlyConfigured(
+        f"ORDER_POLL_BUDGET_SECONDS must be at most {CELERY_TASK_SOFT_TIME_LIMIT // 2} "
+        f"(half the task soft time limit), not {ORDER_POLL_BUDGET_SECONDS:g}."
+    )
+
+# Queues: placement (`add`s wait on upstream panels), polling (one task per provider), sync
+# (catalog and balances) and default (the dispatchers). Every queue is declared here, so a
+# plain `celery -A panel worker` consumes them all; `-Q placement` and so on dedicate a worker.
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name), routing_key=name) for name in ("default", "placement", "polling", "sync")
+]
+CELERY_TASK_ROUTES = {
+    "orders.tasks.order_place_task": {"queue": "placement"},
+    "orders.tasks.provider_poll_task": {"queue": "polling"},
+    "orders.tasks.services_sync_task": {"queue": "sync"},
+    "orders.tasks.provider_balances_task": {"queue": "sync"},
+}
 
 LOGGING = {
     "version": 1,
@@ -238,9 +319,12 @@ LOGGING = {
 
 CELERY_BEAT_SCHEDULE = {
     "orders-place-sweep": {"task": "orders.tasks.orders_place_sweep", "schedule": ORDER_PLACE_SWEEP_INTERVAL},
-    "orders-poll": {"task": "orders.tasks.orders_poll_task", "schedule": ORDER_POLL_INTERVAL},
+    "orders-poll": {"task": "orders.tasks.orders_poll_dispatch", "schedule": ORDER_POLL_INTERVAL},
     "services-sync": {"task": "orders.tasks.services_sync_task", "schedule": SERVICES_SYNC_INTERVAL},
     "provider-balances": {"task": "orders.tasks.provider_balances_task", "schedule": 900},
+    "notifications": {"task": "support.tasks.notifications_task", "schedule": NOTIFICATIONS_INTERVAL},
+    "deposits-sweep": {"task": "billing.tasks.deposits_sweep_task", "schedule": DEPOSIT_SWEEP_INTERVAL},
+    "alerts-check": {"task": "orders.tasks.alerts_check_task", "schedule": ALERT_CHECK_INTERVAL},
 }
 
 # The admin's theme (django-unfold): its sidebar and home (the dashboard) are built in panel/admin_site.py.

@@ -17,5 +17,6 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     re_path(r"^api/v2/?$", csrf_exempt(ApiV2View.as_view()), name="api_v2"),
     path("", include("billing.urls")),
+    path("", include("support.urls")),
     path("", include("panel.web_urls")),
 ]

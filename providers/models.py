@@ -2,8 +2,8 @@ from decimal import Decimal
 
 from django.db import models
 
+from core.crypto import secret_decrypt, secret_encrypt
 from core.money import MoneyField
-from providers.crypto import secret_decrypt, secret_encrypt
 
 
 class Provider(models.Model):
@@ -38,6 +38,16 @@ class Provider(models.Model):
     last_sync_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_sync_ok = models.BooleanField(null=True, editable=False)
     last_sync_message = models.TextField(blank=True, default="", editable=False)
+    # Health, written by providers.services.provider_record_result after calls: the last error
+    # stays after a recovery, for the operator to read.
+    last_success_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_failure_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_error = models.TextField(blank=True, default="", editable=False)
+    consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
+    # The circuit breaker (providers.services.provider_circuit_open): when the current run of
+    # failures began, and when the provider may next be tried once it has failed too often.
+    failing_since = models.DateTimeField(null=True, blank=True, editable=False)
+    next_probe_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -9,10 +9,8 @@ import re
 from enum import StrEnum
 
 __all__ = [
-    "FINAL_ORDER_STATUSES",
     "OrderStatus",
     "RefillStatus",
-    "is_final_order_status",
     "normalize_order_status",
     "normalize_refill_status",
 ]
@@ -27,11 +25,6 @@ class OrderStatus(StrEnum):
     CANCELED = "Canceled"
     REFUNDED = "Refunded"
 
-    @property
-    def is_final(self) -> bool:
-        """A final status settles the order's money; no later answer may move it again."""
-        return self in FINAL_ORDER_STATUSES
-
 
 class RefillStatus(StrEnum):
     PENDING = "Pending"
@@ -40,14 +33,6 @@ class RefillStatus(StrEnum):
     REJECTED = "Rejected"
     CANCELED = "Canceled"
 
-    @property
-    def is_final(self) -> bool:
-        return self in {RefillStatus.COMPLETED, RefillStatus.REJECTED, RefillStatus.CANCELED}
-
-
-FINAL_ORDER_STATUSES = frozenset(
-    {OrderStatus.COMPLETED, OrderStatus.PARTIAL, OrderStatus.CANCELED, OrderStatus.REFUNDED}
-)
 
 # Keys are spellings folded by `_fold` (lower case, no spaces, underscores or hyphens).
 # Failure words ("fail", "failed", "error") are deliberately absent: they do not say whether
@@ -111,7 +96,3 @@ def normalize_refill_status(raw: object) -> RefillStatus | None:
     """The refill status an upstream spelling means, or None when it is not a known one."""
     folded = _fold(raw)
     return _REFILL_SYNONYMS.get(folded) if folded else None
-
-
-def is_final_order_status(status: OrderStatus | None) -> bool:
-    return status in FINAL_ORDER_STATUSES

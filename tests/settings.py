@@ -29,6 +29,9 @@ if "REDIS_URL" not in os.environ and _reachable("127.0.0.1", 6379):
     os.environ["REDIS_URL"] = LOCAL_REDIS_URL
     os.environ.setdefault("CELERY_BROKER_URL", LOCAL_BROKER_URL)
 os.environ.setdefault("CELERY_BROKER_URL", "memory://")
+# The simulator and the fault servers of the tests listen on localhost; the address check is
+# tested by turning this off (tests/providers/test_addresses.py).
+os.environ.setdefault("PROVIDER_ALLOW_PRIVATE_URLS", "1")
 
 from panel.settings import *  # noqa: E402,F403
 

@@ -17,8 +17,8 @@ from providers.services import (
     SNAPSHOT_BATCH_SIZE,
     Snapshot,
     provider_client,
+    provider_record_result,
     provider_snapshot_store,
-    untrusted_text,
 )
 
 logger = logging.getLogger(__name__)
@@ -59,7 +59,9 @@ def services_sync(*, provider_id: int, progress: ProgressCallback | None = None)
         products = client.products() if client.supports("products") else None
     except ProviderError as error:
         _record_sync(provider=provider, ok=False, message=error.message)
+        provider_record_result(provider=provider, error=error)
         raise
+    provider_record_result(provider=provider, error=None)
     snapshot = provider_snapshot_store(provider=provider, upstream=upstream)
     report = _catalog_update(provider=provider, snapshot=snapshot, progress=progress)
     if products is not None:
@@ -89,7 +91,7 @@ def _categories_by_name(names: set[str]) -> dict[str, Category]:
 
 def _catalog_update(*, provider: Provider, snapshot: Snapshot, progress: ProgressCallback | None) -> SyncReport:
     def category_name(row: ProviderService) -> str:
-        return untrusted_text(row.category, max_length=255) or UNCATEGORISED
+        return row.category or UNCATEGORISED
 
     categories = _categories_by_name({category_name(row) for row in snapshot.current})
     # Both kinds of the provider: rows are looked up by their snapshot row, so the other kind is never touched.
@@ -102,8 +104,8 @@ def _catalog_update(*, provider: Provider, snapshot: Snapshot, progress: Progres
 
     for row in snapshot.current:
         values = {
-            "type": untrusted_text(row.type, max_length=100) or "Default",
-            "description": untrusted_text(row.description, max_length=5000),
+            "type": row.type or "Default",
+            "description": row.description,
             "require": row.require,
             "min": row.min,
             "max": row.max,
@@ -113,7 +115,7 @@ def _catalog_update(*, provider: Provider, snapshot: Snapshot, progress: Progres
             "cost": service_cost(provider=provider, upstream_rate=row.rate),
             "rate": service_rate(provider=provider, upstream_rate=row.rate),
         }
-        name = untrusted_text(row.name, max_length=500) or f"Service {row.service_id}"
+        name = row.name or f"Service {row.service_id}"
         category = categories[category_name(row)]
         service = existing.get(row.pk)
         if service is None:
@@ -194,7 +196,7 @@ def catalog_reprice(*, provider_id: int) -> SyncReport:
     report = SyncReport()
     for kind in ProviderService.Kind.values:
         current = list(ProviderService.objects.filter(provider=provider, kind=kind, is_available=True))
-        snapshot = Snapshot(current=current, created_ids=set(), removed=[], restored_ids=set())
+        snapshot = Snapshot(current=current, removed=[])
         report.merge(_catalog_update(provider=provider, snapshot=snapshot, progress=None))
     return report
 
@@ -228,16 +230,25 @@ def _sync_progress_key(provider_id: int) -> str:
     return f"sync-progress:{provider_id}"
 
 
+def sync_progress_set(*, provider_id: int, done: int, total: int) -> None:
+    """Publish a running sync's progress (services written, total) to every process (Redis)."""
+    cache.set(_sync_progress_key(provider_id), (done, total), SYNC_PROGRESS_SECONDS)
+
+
 def services_sync_in_background(*, provider_id: int) -> SyncReport:
     """A sync run by a worker, its progress readable by `sync_progress` from any process (Redis)."""
-    key = _sync_progress_key(provider_id)
-    cache.set(key, (0, 0), SYNC_PROGRESS_SECONDS)
+    sync_progress_set(provider_id=provider_id, done=0, total=0)
     try:
         return services_sync(
-            provider_id=provider_id, progress=lambda done, total: cache.set(key, (done, total), SYNC_PROGRESS_SECONDS)
+            provider_id=provider_id,
+            progress=lambda done, total: sync_progress_set(provider_id=provider_id, done=done, total=total),
         )
     finally:
-        cache.delete(key)
+        sync_progress_clear(provider_id=provider_id)
+
+
+def sync_progress_clear(*, provider_id: int) -> None:
+    cache.delete(_sync_progress_key(provider_id))
 
 
 def sync_progress(*, provider_id: int) -> tuple[int, int] | None:

@@ -7,29 +7,33 @@ only the caller that claimed a row talks to the provider about it. `add`, `refil
 """
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError
-from django.db.models import F, Q
+from django.db import IntegrityError, transaction
+from django.db.models import F, Model
 from django.utils import timezone
 
 from orders.models import Order, Refill, Service
 from orders.order_types import order_type_for
 from orders.pricing import service_cost
+from orders.services.failover import order_failover, order_failover_circuit
 from orders.services.transitions import UPSTREAM_ACTIVE, InvalidTransition, Move, order_move_if, orders_transition
 from providers.client import OrderStatusResult, ProductOrderStatusResult
 from providers.errors import ProviderError, ProviderUnreachable
 from providers.models import Provider
+from providers.protocol import PROTOCOL_BATCH
 from providers.services import provider_client
 from providers.statuses import OrderStatus, RefillStatus
 
 logger = logging.getLogger(__name__)
 S = Order.Status
 
-# The protocol accepts at most 100 ids per status/refill/cancel call.
-UPSTREAM_BATCH = 100
+# Orders read from a provider's poll queue per query: twenty calls' worth.
+POLL_FETCH = 20 * PROTOCOL_BATCH
 # Attempts to send an order whose connection was refused before anything was sent.
 MAX_CONNECT_ATTEMPTS = 5
 
@@ -51,9 +55,29 @@ REFILL_STATUS_MAP = {
 }
 
 
-def _chunks(items: list, size: int = UPSTREAM_BATCH):
+def _chunks(items: list, size: int = PROTOCOL_BATCH):
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A time budget on a monotonic clock. Work checks it between upstream calls, after the first."""
+
+    at: float
+    clock: Callable[[], float] = time.monotonic
+
+    @classmethod
+    def after(cls, seconds: float, *, clock: Callable[[], float] = time.monotonic) -> "Deadline":
+        return cls(at=clock() + seconds, clock=clock)
+
+    def passed(self) -> bool:
+        return self.clock() >= self.at
+
+
+def _out_of_time(deadline: Deadline | None, calls: int) -> bool:
+    # The first call always goes: each step of every run makes progress, however small the budget.
+    return deadline is not None and calls > 0 and deadline.passed()
 
 
 @dataclass
@@ -63,27 +87,31 @@ class PlaceOutcome:
     status: str = ""
     retry: bool = False
     message: str = ""
+    # Not claimed because the provider already has `max_inflight` placements under way: still awaiting.
+    deferred: bool = False
+    attempts: int = 0
 
 
-def order_place(*, order_id: int, actor: str = "worker") -> PlaceOutcome:
+def order_place(*, order_id: int, actor: str = "worker", max_inflight: int | None = None) -> PlaceOutcome:
     """Send one awaiting order upstream with `add`; only the caller that claims it sends.
 
     A customer's cancel recorded before the claim is honoured here: the order is cancelled and
     refunded without being sent. One recorded later (while `add` is on its way) is sent upstream
     by `cancels_send` once the placement is recorded, since the order then runs at the provider.
+    With `max_inflight`, the order is claimed only while its provider has fewer orders in
+    `placing`: a slow provider's `add`s then hold at most that many workers.
     """
-    order = Order.objects.select_related("service__provider_service", "provider").filter(pk=order_id).first()
+    order = (
+        Order.objects.select_related("service__provider_service", "provider", "provider_service")
+        .filter(pk=order_id)
+        .first()
+    )
     if order is None or order.status != S.AWAITING:
         return PlaceOutcome(order_id=order_id, claimed=False)
     attempts = order.placement_attempts + 1
-    claimed = order_move_if(
-        order_id=order_id,
-        from_status=S.AWAITING,
-        to_status=S.PLACING,
-        actor=actor,
-        placing_started_at=timezone.now(),
-        placement_attempts=F("placement_attempts") + 1,
-    )
+    claimed = _placement_claim(order=order, actor=actor, max_inflight=max_inflight)
+    if claimed is None:
+        return PlaceOutcome(order_id=order_id, claimed=False, status=S.AWAITING, deferred=True)
     if not claimed:
         return PlaceOutcome(order_id=order_id, claimed=False)
     # Read after the claim: a cancel recorded before it is seen here, one recorded after it goes upstream.
@@ -96,11 +124,19 @@ def order_place(*, order_id: int, actor: str = "worker") -> PlaceOutcome:
             reason="cancelled by the customer before placement",
         )
         return PlaceOutcome(order_id=order_id, claimed=True, status=S.CANCELED)
+    return _placement_send(order=order, attempts=attempts, actor=actor)
+
+
+def _placement_send(*, order: Order, attempts: int, actor: str) -> PlaceOutcome:
+    """Send the claimed order's `add` to the provider service it is at (its own, or an alternative)."""
+    moved = order_failover_circuit(order=order, actor=actor)
+    if moved is not None:
+        return _placement_send(order=moved, attempts=1, actor=actor)
     try:
         with provider_client(provider=order.provider) as client:
             if order.service.kind == Service.Kind.PRODUCT:
                 result = client.add_product_order(
-                    product=order.service.provider_service.service_id,
+                    product=order.upstream_service.service_id,
                     quantity=order.quantity,
                     require=str(order.params.get("require", "")),
                 )
@@ -110,10 +146,10 @@ def order_place(*, order_id: int, actor: str = "worker") -> PlaceOutcome:
         return _placement_failed(order=order, error=error, attempts=attempts, actor=actor)
     except Exception as error:
         # An unexpected failure after the request may have left: the operator decides.
-        logger.exception("order %s: unexpected error while placing", order_id)
+        logger.exception("order %s: unexpected error while placing", order.pk)
         reason = f"Unexpected error while placing: {error!r}"[:500]
-        _move(order_id, from_status=S.PLACING, status=S.NEEDS_REVIEW, actor=actor, reason=reason)
-        return PlaceOutcome(order_id=order_id, claimed=True, status=S.NEEDS_REVIEW)
+        _move(order.pk, from_status=S.PLACING, status=S.NEEDS_REVIEW, actor=actor, reason=reason)
+        return PlaceOutcome(order_id=order.pk, claimed=True, status=S.NEEDS_REVIEW)
     return _placement_record(order=order, upstream_order_id=result.order_id, actor=actor)
 
 
@@ -162,10 +198,46 @@ def _placement_record(*, order: Order, upstream_order_id: str, actor: str) -> Pl
     return PlaceOutcome(order_id=order.pk, claimed=True, status=S.NEEDS_REVIEW, message=upstream_order_id)
 
 
+def _placement_claim(*, order: Order, actor: str, max_inflight: int | None) -> bool | None:
+    """Claim the order for placing: True, False when another worker has it, None when its provider is at its cap."""
+
+    def claim() -> bool:
+        return order_move_if(
+            order_id=order.pk,
+            from_status=S.AWAITING,
+            to_status=S.PLACING,
+            actor=actor,
+            placing_started_at=timezone.now(),
+            placement_attempts=F("placement_attempts") + 1,
+        )
+
+    if not max_inflight:
+        return claim()
+    with transaction.atomic():
+        # The provider's row lock makes count-then-claim one step: two workers never both take the last slot.
+        Provider.objects.select_for_update().filter(pk=order.provider_id).values_list("pk").first()
+        if placements_in_flight(provider_id=order.provider_id) >= max_inflight:
+            return None
+        return claim()
+
+
+def placements_in_flight(*, provider_id: int) -> int:
+    return Order.objects.filter(status=S.PLACING, provider_id=provider_id).count()
+
+
+def orders_next_to_place(*, provider_id: int, max_inflight: int, limit: int = 10) -> list[int]:
+    """The oldest orders of a provider never tried yet, as many as it has free placement slots (at most `limit`)."""
+    free = min(max_inflight - placements_in_flight(provider_id=provider_id), limit)
+    if free <= 0:
+        return []
+    waiting = Order.objects.filter(status=S.AWAITING, provider_id=provider_id, placement_attempts=0)
+    return list(waiting.order_by("pk").values_list("pk", flat=True)[:free])
+
+
 def order_add_fields(*, order: Order) -> dict:
     """The `add` parameters for an order, by its service's type."""
     kind = order_type_for(order.service.type)
-    fields: dict = {"service": order.service.provider_service.service_id, **order.params}
+    fields: dict = {"service": order.upstream_service.service_id, **order.params}
     if "link" in kind.needs:
         fields["link"] = order.link
     if "quantity" in kind.needs:
@@ -184,19 +256,27 @@ def _move(
 
 
 def _placement_failed(*, order: Order, error: ProviderError, attempts: int, actor: str) -> PlaceOutcome:
+    unreachable = isinstance(error, ProviderUnreachable) and not error.request_sent
+    if error.permanent or (unreachable and attempts >= MAX_CONNECT_ATTEMPTS):
+        # Refused, so nothing was placed there: the service's next alternative may take it (see failover.py).
+        moved = order_failover(order=order, error=error, actor=actor)
+        if moved is not None:
+            return _placement_send(order=moved, attempts=1, actor=actor)
     if error.permanent:
         # The upstream refused (incorrect service or link, its own funds, quantity): refund in full.
         reason = f"Refused by the provider: {error.message}"
         _move(order.pk, from_status=S.PLACING, status=S.CANCELED, actor=actor, reason=reason, error=error.message[:500])
         return PlaceOutcome(order_id=order.pk, claimed=True, status=S.CANCELED, message=error.message)
-    if isinstance(error, ProviderUnreachable) and not error.request_sent:
+    if unreachable:
         if attempts >= MAX_CONNECT_ATTEMPTS:
             message = "The provider could not be reached; the order was cancelled and refunded."
             _move(order.pk, from_status=S.PLACING, status=S.CANCELED, actor=actor, reason=str(error), error=message)
             return PlaceOutcome(order_id=order.pk, claimed=True, status=S.CANCELED, message=message)
         reason = f"not sent, will retry: {error}"[:500]
         _move(order.pk, from_status=S.PLACING, status=S.AWAITING, actor=actor, reason=reason)
-        return PlaceOutcome(order_id=order.pk, claimed=True, status=S.AWAITING, retry=True, message=str(error))
+        return PlaceOutcome(
+            order_id=order.pk, claimed=True, status=S.AWAITING, retry=True, message=str(error), attempts=attempts
+        )
     # The request may have reached the provider: sending again could place a second order.
     _move(
         order.pk,
@@ -239,6 +319,8 @@ class PollReport:
     orders: int = 0
     changed: int = 0
     errors: list[str] = field(default_factory=list)
+    # False when the deadline ended the run before every active order was asked about.
+    finished: bool = True
 
 
 def _status_move(
@@ -268,81 +350,164 @@ def _status_move(
     return Move(order_id=order_id, from_status=UPSTREAM_ACTIVE, status=status, fields=fields, reason="status poll")
 
 
-def orders_poll(*, provider_id: int, actor: str = "poller") -> PollReport:
-    """Ask the provider for every active order's status, 100 ids a call, and apply the answers."""
+def orders_poll(*, provider_id: int, actor: str = "poller", deadline: Deadline | None = None) -> PollReport:
+    """Ask the provider about its orders waiting upstream, 100 ids a call, least recently polled first.
+
+    With a deadline the run stops between calls once it has passed: the orders it did not reach
+    are then the least recently polled, first in the next run, so every active order is asked
+    about within ceil(active / (100 × calls per run)) runs however many there are. A transport
+    failure (timeout, refused connection) raises and ends the run: the next calls would wait as long.
+    """
     provider = Provider.objects.get(pk=provider_id)
-    active = list(
-        Order.objects.filter(provider_id=provider_id, status__in=UPSTREAM_ACTIVE, upstream_order_id__isnull=False)
-        .order_by("pk")
-        .values_list("pk", "upstream_order_id", "service__kind")
-    )
-    report = PollReport(orders=len(active))
     client = provider_client(provider=provider)
-    services = [(pk, upstream_id) for pk, upstream_id, kind in active if kind == Service.Kind.SERVICE]
-    products = [(pk, upstream_id) for pk, upstream_id, kind in active if kind == Service.Kind.PRODUCT]
-    for ask, chunks in ((client.statuses, _chunks(services)), (client.product_order_statuses, _chunks(products))):
-        for chunk in chunks:
-            _poll_chunk(ask=ask, chunk=chunk, report=report, provider=provider, actor=actor)
-    return report
+    asks = {Service.Kind.SERVICE: client.statuses, Service.Kind.PRODUCT: client.product_order_statuses}
+    report = PollReport()
+    # Every order asked about in this run is stamped with its start, which keeps it out of the run's later queries.
+    started = timezone.now()
+    while True:
+        batch = _poll_queue(provider_id=provider_id, polled_before=started, limit=POLL_FETCH)
+        for kind, chunk in _oldest_first_chunks(batch):
+            if _out_of_time(deadline, report.calls):
+                report.finished = False
+                return report
+            _poll_chunk(ask=asks[kind], chunk=chunk, report=report, provider=provider, actor=actor, polled_at=started)
+        if len(batch) < POLL_FETCH:
+            return report
 
 
-def _poll_chunk(*, ask, chunk: list, report: PollReport, provider: Provider, actor: str) -> None:
+def _poll_queue(*, provider_id: int, polled_before: datetime, limit: int) -> list[tuple[int, str, str]]:
+    """Up to `limit` of the provider's orders waiting upstream: never polled first, then least recently polled.
+
+    Two ordered range scans of the `order_poll_queue` index (one query would need NULLS FIRST
+    in the index, which SQLite cannot declare).
+    """
+    queue = Order.objects.filter(provider_id=provider_id, status__in=UPSTREAM_ACTIVE, upstream_order_id__isnull=False)
+    columns = ("pk", "upstream_order_id", "service__kind")
+    batch = list(queue.filter(last_polled_at__isnull=True).order_by("pk").values_list(*columns)[:limit])
+    if len(batch) < limit:
+        older = queue.filter(last_polled_at__lt=polled_before).order_by("last_polled_at", "pk")
+        batch += older.values_list(*columns)[: limit - len(batch)]
+    return batch
+
+
+def _oldest_first_chunks(batch: list[tuple[int, str, str]]) -> list[tuple[str, list[tuple[int, str]]]]:
+    """The batch in chunks of one kind (services and products are asked with different actions).
+
+    Chunks go in the order of their oldest order, so a kind that is rare in the batch is not
+    left to the end of it, where a deadline could keep it waiting run after run.
+    """
+    by_kind: dict[str, list[tuple[int, int, str]]] = {}
+    for position, (pk, upstream_id, kind) in enumerate(batch):
+        by_kind.setdefault(kind, []).append((position, pk, upstream_id))
+    chunks = [
+        (chunk[0][0], kind, [(pk, upstream_id) for _, pk, upstream_id in chunk])
+        for kind, items in by_kind.items()
+        for chunk in _chunks(items)
+    ]
+    return [(kind, chunk) for _, kind, chunk in sorted(chunks, key=lambda item: item[0])]
+
+
+def _poll_chunk(
+    *, ask, chunk: list[tuple[int, str]], report: PollReport, provider: Provider, actor: str, polled_at: datetime
+) -> None:
     report.calls += 1
+    report.orders += len(chunk)
+    # Stamped whatever the answer: ids the provider chokes on must not keep the other orders waiting.
+    Order.objects.filter(pk__in=[pk for pk, _ in chunk]).update(last_polled_at=polled_at)
     try:
         answers = ask([upstream_id for _, upstream_id in chunk])
     except ProviderError as error:
         logger.warning("poll of %s failed: %s", provider.name, error)
         report.errors.append(str(error))
+        if isinstance(error, ProviderUnreachable):
+            raise
         return
     moves = [_status_move(pk, answers.get(upstream_id), provider=provider) for pk, upstream_id in chunk]
     report.changed += len(orders_transition(moves=moves, actor=actor))
 
 
-def refills_send(*, provider_id: int) -> int:
+def _send_once(
+    *,
+    model: type[Model],
+    claim_field: str,
+    upstream_field: str,
+    waiting: list[int],
+    send: Callable[[list[str]], dict],
+    failed_fields: Callable[[str], dict],
+    answered: Callable[[dict[str, int], dict, datetime], None],
+    deadline: Deadline | None,
+) -> int:
+    """Send requests that must never go twice (refills, cancels), 100 rows a call, each row claimed first.
+
+    The claim sets `claim_field` with a conditional UPDATE, so of two workers only one sends a
+    row. A request that surely never left (connection refused) is released for the next run;
+    one that may have arrived stays claimed and its rows get `failed_fields`, for people to see.
+    A transport failure raises after that, ending the provider's run.
+    """
+    sent = calls = 0
+    for chunk in _chunks(waiting):
+        if _out_of_time(deadline, calls):
+            break
+        now = timezone.now()
+        model.objects.filter(pk__in=chunk, **{f"{claim_field}__isnull": True}).update(**{claim_field: now})
+        claimed = dict(model.objects.filter(pk__in=chunk, **{claim_field: now}).values_list(upstream_field, "pk"))
+        if not claimed:
+            continue
+        calls += 1
+        try:
+            answers = send(list(claimed))
+        except ProviderError as error:
+            rows = model.objects.filter(pk__in=claimed.values())
+            if isinstance(error, ProviderUnreachable) and not error.request_sent:
+                rows.update(**{claim_field: None})
+            else:
+                rows.update(**failed_fields(error.message[:500]))
+            if isinstance(error, ProviderUnreachable):
+                raise
+            continue
+        answered(claimed, answers, now)
+        sent += len(claimed)
+    return sent
+
+
+def refills_send(*, provider_id: int, deadline: Deadline | None = None) -> int:
     """Send requested refills upstream, 100 a call. Each refill is claimed before it is sent."""
     provider = Provider.objects.get(pk=provider_id)
-    client = provider_client(provider=provider)
     waiting = list(
         Refill.objects.filter(order__provider_id=provider_id, status=Refill.Status.REQUESTED, sent_at__isnull=True)
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    sent = 0
-    for chunk in _chunks(waiting):
-        now = timezone.now()
-        Refill.objects.filter(pk__in=chunk, sent_at__isnull=True).update(sent_at=now)
-        claimed = list(Refill.objects.filter(pk__in=chunk, sent_at=now).select_related("order"))
-        if not claimed:
-            continue
-        by_upstream = {refill.order.upstream_order_id: refill for refill in claimed}
-        try:
-            answers = client.refills(list(by_upstream))
-        except ProviderError as error:
-            if isinstance(error, ProviderUnreachable) and not error.request_sent:
-                Refill.objects.filter(pk__in=[r.pk for r in claimed]).update(sent_at=None)
-            else:
-                Refill.objects.filter(pk__in=[r.pk for r in claimed]).update(
-                    status=Refill.Status.FAILED, error=error.message[:500]
-                )
-            continue
-        for upstream_id, refill in by_upstream.items():
-            answer = answers.get(upstream_id)
-            if answer is None or answer.error or not answer.refill_id:
-                refill.status = Refill.Status.FAILED
-                refill.error = (answer.error if answer and answer.error else "No refill id in the provider's answer")[
-                    :500
-                ]
-            else:
-                refill.status = Refill.Status.PENDING
-                refill.upstream_refill_id = answer.refill_id
-                refill.error = ""
-            refill.updated_at = now
-        Refill.objects.bulk_update(claimed, ["status", "error", "upstream_refill_id", "updated_at"])
-        sent += len(claimed)
-    return sent
+    return _send_once(
+        model=Refill,
+        claim_field="sent_at",
+        upstream_field="order__upstream_order_id",
+        waiting=waiting,
+        send=provider_client(provider=provider).refills,
+        failed_fields=lambda message: {"status": Refill.Status.FAILED, "error": message},
+        answered=_refills_answered,
+        deadline=deadline,
+    )
 
 
-def refills_poll(*, provider_id: int) -> int:
+def _refills_answered(claimed: dict[str, int], answers: dict, now: datetime) -> None:
+    refills = []
+    for upstream_id, pk in claimed.items():
+        answer = answers.get(upstream_id)
+        refill = Refill(pk=pk, updated_at=now)
+        if answer is None or answer.error or not answer.refill_id:
+            refill.status = Refill.Status.FAILED
+            refill.error = (answer.error if answer and answer.error else "No refill id in the provider's answer")[:500]
+        else:
+            refill.status = Refill.Status.PENDING
+            refill.upstream_refill_id = answer.refill_id
+            refill.error = ""
+        refills.append(refill)
+    Refill.objects.bulk_update(refills, ["status", "error", "upstream_refill_id", "updated_at"])
+
+
+def refills_poll(*, provider_id: int, deadline: Deadline | None = None) -> int:
+    """Ask about open refills, 100 a call, least recently asked first (each answer bumps `updated_at`)."""
     provider = Provider.objects.get(pk=provider_id)
     client = provider_client(provider=provider)
     open_refills = list(
@@ -350,14 +515,19 @@ def refills_poll(*, provider_id: int) -> int:
             order__provider_id=provider_id,
             status__in=[Refill.Status.PENDING, Refill.Status.IN_PROGRESS],
             upstream_refill_id__isnull=False,
-        ).order_by("pk")
+        ).order_by("updated_at", "pk")
     )
-    changed = 0
+    changed = calls = 0
     for chunk in _chunks(open_refills):
+        if _out_of_time(deadline, calls):
+            break
+        calls += 1
         try:
             answers = client.refill_statuses([refill.upstream_refill_id for refill in chunk])
         except ProviderError as error:
             logger.warning("refill poll of %s failed: %s", provider.name, error)
+            if isinstance(error, ProviderUnreachable):
+                raise
             continue
         now = timezone.now()
         for refill in chunk:
@@ -375,10 +545,9 @@ def refills_poll(*, provider_id: int) -> int:
     return changed
 
 
-def cancels_send(*, provider_id: int) -> int:
+def cancels_send(*, provider_id: int, deadline: Deadline | None = None) -> int:
     """Send the customers' cancel requests upstream, 100 a call; the refund follows the status poll."""
     provider = Provider.objects.get(pk=provider_id)
-    client = provider_client(provider=provider)
     waiting = list(
         Order.objects.filter(
             provider_id=provider_id,
@@ -389,50 +558,36 @@ def cancels_send(*, provider_id: int) -> int:
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    sent = 0
-    for chunk in _chunks(waiting):
-        now = timezone.now()
-        Order.objects.filter(pk__in=chunk, cancel_sent_at__isnull=True).update(cancel_sent_at=now)
-        claimed = dict(Order.objects.filter(pk__in=chunk, cancel_sent_at=now).values_list("upstream_order_id", "pk"))
-        if not claimed:
-            continue
-        try:
-            answers = client.cancel(list(claimed))
-        except ProviderError as error:
-            if isinstance(error, ProviderUnreachable) and not error.request_sent:
-                Order.objects.filter(pk__in=claimed.values()).update(cancel_sent_at=None)
-            else:
-                Order.objects.filter(pk__in=claimed.values()).update(cancel_error=error.message[:500])
-            continue
-        failed = {upstream_id: a.error for upstream_id, a in answers.items() if a.error}
-        for upstream_id, message in failed.items():
-            if upstream_id in claimed:
-                Order.objects.filter(pk=claimed[upstream_id]).update(cancel_error=message[:500])
-        sent += len(claimed)
-    return sent
-
-
-def providers_with_work() -> list[int]:
-    """Active providers that have orders, refills or cancels in flight."""
-    return list(
-        Provider.objects.filter(is_active=True)
-        .filter(Q(orders__status__in=UPSTREAM_ACTIVE) | Q(orders__refills__status__in=Refill.OPEN))
-        .distinct()
-        .order_by("pk")
-        .values_list("pk", flat=True)
+    return _send_once(
+        model=Order,
+        claim_field="cancel_sent_at",
+        upstream_field="upstream_order_id",
+        waiting=waiting,
+        send=provider_client(provider=provider).cancel,
+        failed_fields=lambda message: {"cancel_error": message},
+        answered=_cancels_answered,
+        deadline=deadline,
     )
 
 
+def _cancels_answered(claimed: dict[str, int], answers: dict, now: datetime) -> None:
+    for upstream_id, answer in answers.items():
+        if answer.error and upstream_id in claimed:
+            Order.objects.filter(pk=claimed[upstream_id]).update(cancel_error=answer.error[:500])
+
+
 __all__ = [
+    "Deadline",
     "InvalidTransition",
     "PlaceOutcome",
     "PollReport",
     "cancels_send",
     "order_place",
     "orders_awaiting_placement",
+    "orders_next_to_place",
     "orders_poll",
     "orders_stuck_review",
-    "providers_with_work",
+    "placements_in_flight",
     "refills_poll",
     "refills_send",
 ]

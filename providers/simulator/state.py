@@ -20,6 +20,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, TypeVar
 
+from providers.protocol import PROTOCOL_BATCH
 from providers.simulator.catalog import (
     SUBSCRIPTION_DELAYS,
     Product,
@@ -33,7 +34,6 @@ FAULTS = ("timeout", "500", "garbage", "html", "lost_response", "no_funds")
 RANDOM_FAULTS = ("timeout", "500", "garbage", "html", "lost_response")
 FATES = ("completed", "partial", "canceled")
 REFILL_FATES = ("completed", "rejected")
-MAX_IDS = 100  # the protocol's documented limit for comma-separated ids
 FIRST_ORDER_ID = 10_001
 FIRST_REFILL_ID = 501
 FIRST_PRODUCT_ORDER_ID = 70_001
@@ -381,6 +381,14 @@ class SimulatedProvider:
             order = self._product_orders.get(order_id)
             return self._product_order_view(order, now) if order else None
 
+    def withdraw_service(self, service_id: int) -> None:
+        """Stop listing a service and refuse new orders for it ("Incorrect service ID"), as a provider
+        that disabled or removed it does; orders already taken run on."""
+        with self._lock:
+            self._services = tuple(service for service in self._services if service.id != service_id)
+            self._services_by_id.pop(service_id, None)
+            self._services_body = None
+
     def force_next_fate(self, fate: str, *, remains: int | None = None, count: int = 1) -> None:
         """The next `count` orders end as `fate` ("completed", "partial" with `remains`, "canceled")."""
         if fate not in FATES:
@@ -501,8 +509,8 @@ class SimulatedProvider:
         tokens = list(dict.fromkeys(token.strip() for token in text.split(",") if token.strip()))
         if not tokens:
             raise _Refusal("Incorrect request")
-        if len(tokens) > MAX_IDS:
-            raise _Refusal(f"Too many IDs: up to {MAX_IDS} at once")
+        if len(tokens) > PROTOCOL_BATCH:
+            raise _Refusal(f"Too many IDs: up to {PROTOCOL_BATCH} at once")
         return tokens
 
     # Orders.

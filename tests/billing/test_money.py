@@ -39,3 +39,13 @@ def test_a_partial_refund_is_the_charge_share_of_the_remains():
     assert partial_refund(charge=Decimal("1"), remains=0, quantity=10) == Decimal("0")
     assert partial_refund(charge=Decimal("1"), remains=-2, quantity=10) == Decimal("0")
     assert partial_refund(charge=Decimal("1"), remains=15, quantity=10) == Decimal("1")
+
+
+@pytest.mark.parametrize("text", ["1e999999999", "-1E+999999999", "1E+15", "99999999999999999999", "1" * 24])
+def test_money_parse_refuses_amounts_too_large_for_the_column_as_a_value_error(text):
+    with pytest.raises(ValueError, match="too large"):
+        money_parse(text)
+
+
+def test_money_parse_rounds_a_tiny_exponent_to_zero():
+    assert money_parse("1e-999999999") == Decimal("0")

@@ -1,11 +1,10 @@
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
 
 from billing.models import LedgerEntry
 from orders.models import Order, Service
-from orders.services.catalog import _sync_progress_key
+from orders.services.catalog import sync_progress_clear, sync_progress_set
 from orders.services.ordering import order_create
 from providers.models import Provider
 from tests.orders.factories import OrderFactory, ServiceFactory
@@ -71,9 +70,9 @@ def test_a_provider_whose_key_is_refused_is_not_saved(client, staff, upstream_fa
 
 
 def test_the_provider_list_shows_a_running_sync_progress(client, staff, upstream):
-    cache.set(_sync_progress_key(upstream.provider.pk), (3000, 10000))
+    sync_progress_set(provider_id=upstream.provider.pk, done=3000, total=10000)
     page = client.get("/admin/providers/provider/").content.decode()
-    cache.delete(_sync_progress_key(upstream.provider.pk))
+    sync_progress_clear(provider_id=upstream.provider.pk)
     assert "syncing: 3000 / 10000 services" in page
 
 

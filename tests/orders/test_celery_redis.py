@@ -8,7 +8,7 @@ from django.core.cache import caches
 
 from orders.models import Order
 from orders.services.ordering import order_create
-from orders.tasks import orders_poll_task, periodic_lock
+from orders.tasks import periodic_lock, provider_poll_task
 from panel.celery import app
 from tests.panel.factories import UserFactory
 
@@ -41,10 +41,10 @@ def test_an_order_queued_on_commit_is_placed_by_a_worker_through_redis(upstream_
 
 def test_a_periodic_task_does_nothing_while_another_run_holds_its_lock():
     assert caches["default"].__class__.__name__ == "RedisCache"
-    with periodic_lock("orders-poll") as first:
+    with periodic_lock("provider-poll-7") as first:
         assert first is True
-        with periodic_lock("orders-poll") as second:
+        with periodic_lock("provider-poll-7") as second:
             assert second is False
-        assert orders_poll_task() == 0
-    with periodic_lock("orders-poll") as again:
+        assert provider_poll_task(7) == 0
+    with periodic_lock("provider-poll-7") as again:
         assert again is True

@@ -1,10 +1,14 @@
+import json
 from decimal import Decimal
+from itertools import pairwise
+from urllib.parse import parse_qs
 
 import pytest
 import responses
 
 from billing.models import LedgerEntry
 from orders.models import Order
+from orders.services.cycle import provider_cycle
 from orders.services.upstream import orders_poll
 from tests.orders.factories import OrderFactory
 from tests.providers.factories import ProviderFactory
@@ -108,3 +112,72 @@ def test_the_providers_charge_is_kept_in_our_currency(provider):
     _poll(provider, {"1": {"charge": "3", "start_count": "5", "status": "In progress", "remains": "3"}})
     order.refresh_from_db()
     assert order.upstream_charge == Decimal("1.5")
+
+
+class _Clock:
+    """A monotonic clock that moves only when the fake provider answers."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _many_active(provider, count: int) -> list[Order]:
+    first = OrderFactory(
+        provider=provider,
+        service__provider_service__provider=provider,
+        upstream_order_id="0",
+        status=Order.Status.IN_PROGRESS,
+    )
+    rows = [
+        OrderFactory.build(
+            user=first.user,
+            service=first.service,
+            provider=provider,
+            upstream_order_id=str(i),
+            status=Order.Status.IN_PROGRESS,
+        )
+        for i in range(1, count)
+    ]
+    return [first, *Order.objects.bulk_create(rows)]
+
+
+def test_each_run_polls_the_least_recently_polled_first_so_no_order_waits_more_than_the_bound(provider, monkeypatch):
+    """1,000 orders, a budget of three calls a run: every order is asked about every ceil(10 / 3) = 4 runs."""
+    orders = _many_active(provider, 1000)
+    clock = _Clock()
+    monkeypatch.setattr("orders.services.cycle.monotonic", clock)
+    asked: list[list[str]] = []
+
+    def status(request):
+        ids = parse_qs(request.body)["orders"][0].split(",")
+        asked.append(ids)
+        clock.now += 1.0  # each call takes a second
+        return 200, {}, json.dumps({i: {"status": "In progress", "remains": "5"} for i in ids})
+
+    runs: dict[str, list[int]] = {order.upstream_order_id: [] for order in orders}
+    with responses.RequestsMock() as mock:
+        mock.add_callback(responses.POST, URL, callback=status)
+        for run in range(1, 9):
+            calls_before = len(asked)
+            report = provider_cycle(provider_id=provider.pk, budget_seconds=2.5)
+            assert (report.status_calls, report.polled, report.finished) == (3, 300, False)
+            for ids in asked[calls_before:]:
+                assert len(ids) == 100  # the floor: one call per 100 orders
+                for upstream_id in ids:
+                    runs[upstream_id].append(run)
+    assert all(polled[0] <= 4 for polled in runs.values())
+    gaps = [later - earlier for polled in runs.values() for earlier, later in pairwise(polled)]
+    assert max(gaps) <= 4
+    assert Order.objects.filter(last_polled_at__isnull=True).count() == 0
+
+
+def test_without_a_budget_one_run_asks_about_every_order_once(provider):
+    _many_active(provider, 250)
+    with responses.RequestsMock() as mock:
+        mock.post(URL, json={str(i): {"status": "In progress", "remains": "5"} for i in range(250)})
+        report = provider_cycle(provider_id=provider.pk)
+        assert len(mock.calls) == 3
+    assert (report.status_calls, report.polled, report.finished, report.failure) == (3, 250, True, "")

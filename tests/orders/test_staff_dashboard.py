@@ -12,6 +12,7 @@ from django.utils import timezone
 from billing.models import PaymentMethod
 from billing.services import funds_request_create
 from orders.models import Order
+from providers.services import provider_record_failure
 from tests.orders.factories import OrderFactory
 from tests.panel.factories import UserFactory
 from tests.providers.factories import ProviderFactory
@@ -34,6 +35,20 @@ def test_the_dashboard_shows_money_statuses_low_balances_and_the_review_queue(cl
     assert "<td>4.70000</td><td>2.10000</td><td>2.60000</td>" in page
     assert "2.00000 USD (low)" in page
     assert f'href="/admin/orders/order/{stuck.pk}/change/"' in page
+
+
+def test_a_failing_provider_shows_as_failing_and_left_alone_while_its_circuit_is_open(client, settings):
+    operator = UserFactory(is_staff=True)
+    operator.user_permissions.add(Permission.objects.get(codename="view_dashboard"))
+    client.force_login(operator)
+    ProviderFactory(name="Healthy upstream")
+    failing = ProviderFactory(name="Broken upstream")
+    for _ in range(settings.PROVIDER_CIRCUIT_FAILURES):
+        provider_record_failure(provider=failing, error="Provider Broken upstream, action status: HTTP 500")
+    page = client.get("/admin/dashboard/").content.decode()
+    assert page.count('data-testid="provider-failing"') == 1
+    assert f"({settings.PROVIDER_CIRCUIT_FAILURES} in a row, left alone until " in page
+    assert "action status: HTTP 500" in page
 
 
 def test_customers_cannot_open_the_dashboard(client):

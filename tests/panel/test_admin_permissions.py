@@ -123,6 +123,24 @@ def pending_funds(request) -> FundsRequest:
     return funds_request_create(user_id=UserFactory().pk, method_id=method.pk, amount=Decimal("5000"))
 
 
+def gateway_method(request, answer: dict) -> dict:
+    """A Cryptomus method and a pending deposit, its API answered by `responses` (no network)."""
+    import responses
+
+    mock = responses.RequestsMock(assert_all_requests_are_fired=False)
+    mock.start()
+    request.addfinalizer(mock.stop)
+    request.addfinalizer(mock.reset)
+    method = PaymentMethod(name="Cryptomus", gateway="cryptomus")
+    method.credentials = {"merchant": "m", "api_key": "k"}
+    method.save()
+    deposit = funds_request_create(user_id=UserFactory().pk, method_id=method.pk, amount=Decimal("10"))
+    result = {"order_id": deposit.reference, "amount": "10.00", "currency": "USD", "status": "paid", "uuid": "u"}
+    mock.add(responses.POST, "https://api.cryptomus.com/v1/payment/info", json={"state": 0, "result": result})
+    mock.add(responses.POST, "https://api.cryptomus.com/v1/payment/services", json=answer)
+    return {"method": method, "deposit": deposit, "mock": mock}
+
+
 def fresh(obj):
     obj.refresh_from_db()
     return obj
@@ -277,6 +295,35 @@ POWERS = [
             changelist("billing.fundsrequest:"), {"action": "reject", "_selected_action": [funds.pk]}
         ),
         done=lambda funds, _: fresh(funds).status == "rejected",
+    ),
+    Power(
+        key="billing.fundsrequest:check_with_gateway",
+        needs=("billing.approve_funds",),
+        reach=("billing.view_fundsrequest",),
+        group="Finance",
+        given=lambda request: gateway_method(request, {"state": 0, "result": []}),
+        act=lambda client, given: client.post(
+            changelist("billing.fundsrequest:"),
+            {"action": "check_with_gateway", "_selected_action": [given["deposit"].pk]},
+        ),
+        done=lambda given, _: fresh(given["deposit"]).status == "approved",
+    ),
+    Power(
+        key="billing.paymentmethod:test_credentials",
+        needs=("billing.change_paymentmethod",),
+        given=lambda request: gateway_method(request, {"state": 0, "result": []}),
+        act=lambda client, given: client.post(
+            changelist("billing.paymentmethod:"),
+            {"action": "test_credentials", "_selected_action": [given["method"].pk]},
+        ),
+        done=lambda given, _: len(given["mock"].calls) == 1,
+    ),
+    Power(
+        key="admin:billing_paymentmethod_test",
+        needs=("billing.change_paymentmethod",),
+        given=lambda request: gateway_method(request, {"state": 0, "result": []}),
+        act=lambda client, given: client.post(reverse("admin:billing_paymentmethod_test", args=[given["method"].pk])),
+        done=lambda given, _: len(given["mock"].calls) == 1,
     ),
     Power(
         key="admin:panel_user_balance",
@@ -534,4 +581,4 @@ def test_only_superusers_change_groups(client):
     )
     assert response.status_code == 403
     assert client.get(reverse("admin:auth_group_add")).status_code == 403
-    assert support.permissions.count() == 7
+    assert support.permissions.count() == 9  # panel 0002 and support 0002

@@ -82,7 +82,8 @@ def test_compose_commands_exist_in_the_project():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     commands = get_commands()
     app_services = {name: s for name, s in compose["services"].items() if "build" in s}
-    assert set(app_services) == {"migrate", "web", "worker", "beat"}
+    workers = {f"worker-{queue}" for queue in ("default", "placement", "polling", "sync")}
+    assert set(app_services) == {"migrate", "web", "beat", *workers}
     for name, service in app_services.items():
         command = service["command"]
         if command[0] == "python":
@@ -97,6 +98,16 @@ def test_compose_commands_exist_in_the_project():
             raise AssertionError(f"{name}: unexpected command {command}")
     assert "healthcheck" in compose["services"]["web"] and "healthcheck" in compose["services"]["postgres"]
     assert "healthcheck" in compose["services"]["redis"]
+
+
+def test_compose_runs_a_worker_for_each_queue_the_settings_declare(settings):
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    consumed = set()
+    for service in compose["services"].values():
+        command = service.get("command") or []
+        if command[:4] == ["celery", "-A", "panel", "worker"]:
+            consumed.update(command[command.index("-Q") + 1].split(","))
+    assert consumed == {queue.name for queue in settings.CELERY_TASK_QUEUES}
 
 
 def test_compose_web_health_check_url_exists_and_skips_the_https_redirect(client, settings):

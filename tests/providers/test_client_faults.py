@@ -7,7 +7,6 @@ connection) and raised through `responses` otherwise, built the way requests rai
 import json
 import logging
 import socket
-import threading
 import time
 from decimal import Decimal
 from urllib.parse import parse_qs
@@ -17,11 +16,11 @@ import requests
 import responses
 import urllib3.exceptions
 
-from providers import client as client_module
 from providers.client import MISSING_FROM_ANSWER, OrderStatusResult, ProviderClient, chunked
 from providers.errors import ProviderBadResponse, ProviderError, ProviderRefused, ProviderUnreachable
 from providers.lenient_json import loads_lenient
 from providers.statuses import OrderStatus
+from tests.providers.hostile import HostileServer, hang, hang_up
 
 URL = "https://provider.test/api/v2"
 KEY = "k3y-SECRET-9f8e7d6c5b4a"
@@ -72,68 +71,13 @@ def unused_port() -> int:
         return probe.getsockname()[1]
 
 
-class LocalServer:
-    """A real listening socket that reads each request and then hangs or hangs up."""
-
-    def __init__(self, behaviour: str) -> None:
-        self.behaviour = behaviour
-        self.requests = 0
-        self.lock = threading.Lock()
-        self.handlers: list[threading.Thread] = []
-        self.stop = threading.Event()
-        self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen()
-        self.listener.settimeout(0.1)
-        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/api/v2"
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        while not self.stop.is_set():
-            try:
-                connection, _ = self.listener.accept()
-            except TimeoutError:
-                continue
-            handler = threading.Thread(target=self._handle, args=(connection,), daemon=True)
-            self.handlers.append(handler)
-            handler.start()
-
-    def _handle(self, connection: socket.socket) -> None:
-        with connection:
-            connection.settimeout(2)
-            received = b""
-            while b"action=" not in received:
-                chunk = connection.recv(65536)
-                if not chunk:
-                    return
-                received += chunk
-            with self.lock:
-                self.requests += 1
-            if self.behaviour == "hang":
-                self.stop.wait(5)
-
-    def received(self, expected: int) -> int:
-        """The number of requests read, once `expected` arrived or a second passed."""
-        deadline = time.monotonic() + 1
-        while self.requests < expected and time.monotonic() < deadline:
-            time.sleep(0.01)
-        time.sleep(0.1)  # room for one more, so that "exactly" is checked
-        return self.requests
-
-    def close(self) -> None:
-        self.stop.set()
-        for thread in [self.thread, *self.handlers]:
-            thread.join(5)
-        self.listener.close()
-
-
 @pytest.fixture
 def local_server():
+    """A real listening socket that reads each request and then hangs ("hang") or hangs up."""
     servers = []
 
-    def start(behaviour: str) -> LocalServer:
-        servers.append(LocalServer(behaviour))
+    def start(behaviour: str) -> HostileServer:
+        servers.append(HostileServer(hang if behaviour == "hang" else hang_up))
         return servers[-1]
 
     yield start
@@ -224,7 +168,7 @@ def test_it_reports_a_real_connection_dropped_after_sending_as_sent(local_server
     client = make_client(url=server.url, retries=0)
 
     with pytest.raises(ProviderUnreachable) as caught:
-        client.refill("5")
+        client.refills(["5"])
 
     assert caught.value.request_sent is True
     assert "the connection failed after the request was sent" in caught.value.message
@@ -326,8 +270,8 @@ def test_it_does_not_take_an_answer_without_an_order_id_for_a_refusal(upstream):
     assert "expected an object with the new order id" in caught.value.message
 
 
-def test_it_refuses_an_answer_larger_than_the_limit(upstream, monkeypatch):
-    monkeypatch.setattr(client_module, "MAX_BODY_BYTES", 100)
+def test_it_refuses_an_answer_larger_than_the_limit(upstream, settings):
+    settings.PROVIDER_MAX_CATALOG_BYTES = 100
     upstream.post(URL, body="[" + "1," * 200 + "1]")
 
     with pytest.raises(ProviderBadResponse, match="larger than 100 bytes"):
@@ -461,17 +405,13 @@ def test_chunked_cuts_in_order_without_an_empty_tail():
 
 SAFE_CALLS = {
     "services": lambda client: client.services(),
-    "status": lambda client: client.status("1"),
     "statuses": lambda client: client.statuses(["1"]),
-    "refill_status": lambda client: client.refill_status("1"),
     "refill_statuses": lambda client: client.refill_statuses(["1"]),
     "balance": lambda client: client.balance(),
     "products": lambda client: client.products(),
-    "product_order_status": lambda client: client.product_order_status("1"),
 }
 UNSAFE_CALLS = {
     "add": lambda client: client.add(service=1, link="https://x.test/p", quantity=100),
-    "refill": lambda client: client.refill("1"),
     "refills": lambda client: client.refills(["1"]),
     "cancel": lambda client: client.cancel(["1"]),
     "add_product_order": lambda client: client.add_product_order(product=1, quantity=1, require="me"),

@@ -185,9 +185,9 @@ def test_it_unwraps_seed_002_success_wrapper_around_a_new_order(upstream, client
 
 @pytest.mark.parametrize("seed", STANDARD_SEEDS)
 def test_it_reads_one_order_status(upstream, client, seed):
-    serve(upstream, f"seed{seed}_status.json", "status", order="23501")
+    serve(upstream, f"seed{seed}_status.json", "status", orders="23501")
 
-    result = client.status("23501")
+    result = client.statuses(["23501"])["23501"]
 
     assert result == OrderStatusResult(
         order_id="23501",
@@ -217,9 +217,9 @@ def test_it_reads_many_order_statuses_keeping_a_per_id_error_on_its_order(upstre
 
 
 def test_it_reads_seed_002_lowercase_status_with_string_ids(upstream, client):
-    serve(upstream, "seed002_status.json", "status", order="32")
+    serve(upstream, "seed002_status.json", "status", orders="32")
 
-    assert client.status(32) == OrderStatusResult(
+    assert client.statuses([32])["32"] == OrderStatusResult(
         "32", OrderStatus.PENDING, "pending", Decimal("0.036"), 0, 0, None, None
     )
 
@@ -235,9 +235,9 @@ def test_it_reads_seed_002_statuses_where_a_per_id_error_is_a_plain_string(upstr
 
 
 def test_it_reads_seed_003_negative_remains(upstream, client):
-    serve(upstream, "seed003_status.json", "status", order="7")
+    serve(upstream, "seed003_status.json", "status", orders="7")
 
-    assert client.status("7") == OrderStatusResult(
+    assert client.statuses(["7"])["7"] == OrderStatusResult(
         "7", OrderStatus.COMPLETED, "Completed", Decimal("2.5"), 168, -2, None, None
     )
 
@@ -256,9 +256,9 @@ def test_it_reads_seed_003_statuses_without_currency(upstream, client):
 
 @pytest.mark.parametrize("seed", STANDARD_SEEDS)
 def test_it_reads_the_refill_id_of_one_order(upstream, client, seed):
-    serve(upstream, f"seed{seed}_refill.json", "refill", order="23501")
+    serve(upstream, f"seed{seed}_refill.json", "refill", orders="23501")
 
-    assert client.refill("23501") == RefillResult(order_id="23501", refill_id="1", error=None)
+    assert client.refills(["23501"])["23501"] == RefillResult(order_id="23501", refill_id="1", error=None)
 
 
 @pytest.mark.parametrize("seed", STANDARD_SEEDS)
@@ -274,9 +274,9 @@ def test_it_reads_refills_of_many_orders_with_a_per_order_error(upstream, client
 
 @pytest.mark.parametrize("seed", [*STANDARD_SEEDS, "003"])
 def test_it_reads_one_refill_status(upstream, client, seed):
-    serve(upstream, f"seed{seed}_refill_status.json", "refill_status", refill="1")
+    serve(upstream, f"seed{seed}_refill_status.json", "refill_status", refills="1")
 
-    assert client.refill_status(1) == RefillStatusResult(
+    assert client.refill_statuses([1])["1"] == RefillStatusResult(
         refill_id="1", status=RefillStatus.COMPLETED, raw_status="Completed", error=None
     )
 
@@ -374,9 +374,9 @@ def test_it_orders_a_product_with_its_required_information(upstream, client):
 
 
 def test_it_reads_one_product_order_status_with_its_result(upstream, client):
-    serve(upstream, "seed003_product_order_status.json", "product_order_status", order="123")
+    serve(upstream, "seed003_product_order_status.json", "product_order_status", orders="123")
 
-    assert client.product_order_status("123") == ProductOrderStatusResult(
+    assert client.product_order_statuses(["123"])["123"] == ProductOrderStatusResult(
         order_id="123",
         status=OrderStatus.COMPLETED,
         raw_status="Completed",
@@ -554,7 +554,7 @@ def test_it_refuses_order_fields_that_would_override_the_key_or_action(client):
 def test_it_keeps_a_product_result_line_by_line(upstream, client):
     upstream.post(URL, json={"charge": 2, "status": "Completed", "result": "user1:pass1\nuser2:pass2\u0000"})
 
-    result = client.product_order_status("70001")
+    result = client.product_order_statuses(["70001"])["70001"]
 
     assert result == ProductOrderStatusResult(
         "70001", OrderStatus.COMPLETED, "Completed", Decimal("2"), "user1:pass1\nuser2:pass2", None, None

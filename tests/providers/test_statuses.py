@@ -1,10 +1,8 @@
 import pytest
 
 from providers.statuses import (
-    FINAL_ORDER_STATUSES,
     OrderStatus,
     RefillStatus,
-    is_final_order_status,
     normalize_order_status,
     normalize_refill_status,
 )
@@ -94,15 +92,3 @@ def test_it_reads_every_known_spelling_of_a_refill_status(raw, expected):
 @pytest.mark.parametrize("raw", ["Failed", "Error", "Partial", "Refunded", "", None])
 def test_it_never_guesses_an_unknown_refill_status(raw):
     assert normalize_refill_status(raw) is None
-
-
-def test_only_completed_partial_canceled_and_refunded_are_final():
-    assert {S.COMPLETED, S.PARTIAL, S.CANCELED, S.REFUNDED} == FINAL_ORDER_STATUSES
-    assert [status for status in OrderStatus if status.is_final] == [S.COMPLETED, S.PARTIAL, S.CANCELED, S.REFUNDED]
-    assert is_final_order_status(S.PARTIAL) is True
-    assert is_final_order_status(S.PROCESSING) is False
-    assert is_final_order_status(None) is False
-
-
-def test_a_refill_is_final_once_completed_rejected_or_canceled():
-    assert [status for status in RefillStatus if status.is_final] == [R.COMPLETED, R.REJECTED, R.CANCELED]

@@ -1,4 +1,8 @@
-"""Encryption at rest for providers' API keys (Fernet, key from FIELD_ENCRYPTION_KEY)."""
+"""Encryption at rest for secrets the panel keeps (providers' API keys, payment gateways' credentials).
+
+Fernet, keyed by FIELD_ENCRYPTION_KEY. A leaf module (Django and cryptography only) so that
+both `providers` and `billing`, which never import each other, can use it.
+"""
 
 from functools import cache
 
@@ -27,5 +31,6 @@ def secret_decrypt(token: str) -> str:
         return _fernet(settings.FIELD_ENCRYPTION_KEY).decrypt(token.encode()).decode()
     except InvalidToken:
         raise ImproperlyConfigured(
-            "A provider's API key cannot be decrypted: FIELD_ENCRYPTION_KEY changed since it was saved."
+            "A stored secret (a provider's API key or a gateway's credentials) cannot be decrypted: "
+            "FIELD_ENCRYPTION_KEY changed since it was saved."
         ) from None

@@ -12,7 +12,7 @@ from core.admin import upper_trigram_index
 
 
 class Migration(migrations.Migration):
-    dependencies = [("orders", "0003_staff_permissions")]
+    dependencies = [("orders", "0005_merge_failover_and_poll")]
 
     operations = [
         migrations.AddIndex(
