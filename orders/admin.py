@@ -454,6 +454,16 @@ class DayRangeFilter(RangeDateFilter):
         return queryset.filter(**bounds)
 
 
+class ProviderFilter(RelatedDropdownFilter):
+    """By provider, through the partial index `order_provider_recent`: its condition (id > 0) is stated here."""
+
+    def queryset(self, request, queryset):
+        filtered = super().queryset(request, queryset)
+        if self.value() not in (None, "", []):
+            return filtered.filter(id__gt=0)
+        return filtered
+
+
 class OutcomeForm(forms.Form):
     seen_status = forms.CharField(widget=forms.HiddenInput)
     reason = forms.CharField(max_length=400, help_text="Kept in the order's history, with your name.")
@@ -496,7 +506,7 @@ class OrderAdmin(BigListMixin, ModelAdmin):
     list_display_links = ("id",)
     list_filter = (
         ("status", ChoicesDropdownFilter),
-        ("provider", RelatedDropdownFilter),
+        ("provider", ProviderFilter),
         ("service", AutocompleteSelectFilter),
         ("created_at", DayRangeFilter),
     )

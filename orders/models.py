@@ -241,9 +241,10 @@ class Order(models.Model):
             models.Index(fields=["user", "link"], name="order_user_link"),
             # The admin's search by the provider's order id (the unique index leads with the provider).
             models.Index(fields=["upstream_order_id"], name="order_upstream_id"),
-            # The admin's newest orders of one status, provider or service (orders/migrations/0006).
-            models.Index(fields=["status", "-id"], name="order_status_recent"),
-            models.Index(fields=["provider", "-id"], name="order_provider_recent"),
+            # The admin's newest orders of one provider or service (orders/migrations/0006).
+            # Partial on a condition only the admin's provider filter states (`id > 0`): the poll's own queries on a
+            # provider's orders keep their index (order_poll_queue), which the planner could otherwise trade for this.
+            models.Index(fields=["provider", "-id"], condition=models.Q(id__gt=0), name="order_provider_recent"),
             models.Index(fields=["service", "-id"], name="order_service_recent"),
         ]
         constraints = [

@@ -32,14 +32,22 @@ def _may(*permissions: str):
     return lambda request: request.user.has_perms(permissions)
 
 
+def _waiting(request) -> dict[str, int]:
+    """What waits for a person, counted once per request (the sidebar asks twice: to show a badge, to fill it)."""
+    if not hasattr(request, "_staff_waiting"):
+        request._staff_waiting = {
+            "review": Order.objects.filter(status=Order.Status.NEEDS_REVIEW).count(),
+            "funds": funds_waiting_for_staff().count(),
+        }
+    return request._staff_waiting
+
+
 def review_badge(request) -> str:
-    count = Order.objects.filter(status=Order.Status.NEEDS_REVIEW).count()
-    return str(count) if count else ""
+    return str(_waiting(request)["review"] or "")
 
 
 def funds_badge(request) -> str:
-    count = funds_waiting_for_staff().count()
-    return str(count) if count else ""
+    return str(_waiting(request)["funds"] or "")
 
 
 def _item(title: str, icon: str, url: str, *permissions: str, **extra) -> dict:
