@@ -131,8 +131,14 @@ class UserAdmin(BigListMixin, DjangoUserAdmin, ModelAdmin):
     def get_fieldsets(self, request, obj=None):
         """A customer's page leaves out groups and permissions (they are for staff): the long permission lists
         are most of the page's weight. A superuser makes someone staff first, then grants them."""
-        fieldsets = super().get_fieldsets(request, obj)
-        if obj is None or obj.is_staff:
+        fieldsets = list(super().get_fieldsets(request, obj))
+        if obj is None:
+            return fieldsets
+        # Money right after the name: it is what an operator opens a customer's page for.
+        money = [fieldset for fieldset in fieldsets if fieldset[0] == "Money and API"]
+        others = [fieldset for fieldset in fieldsets if fieldset[0] != "Money and API"]
+        fieldsets = others[:1] + money + others[1:]
+        if obj.is_staff:
             return fieldsets
         return [
             (name, {**options, "fields": [f for f in options["fields"] if f not in ("groups", "user_permissions")]})
