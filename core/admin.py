@@ -215,7 +215,8 @@ class RememberingChangeList(ChangeList):
     900 identical query strings for a page of 50 rows. They are built once per page here."""
 
     def get_query_string(self, new_params=None, remove=None):
-        key = (tuple(sorted((new_params or {}).items())), tuple(remove or ()))
+        # Values may be lists (a hostile or multi-valued query string): the key is their repr.
+        key = repr((sorted((str(name), value) for name, value in (new_params or {}).items()), remove))
         built = self.__dict__.setdefault("_query_strings", {})
         if key not in built:
             built[key] = super().get_query_string(new_params, remove)

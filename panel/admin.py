@@ -12,12 +12,14 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
 from billing.models import LedgerEntry
+from billing.selectors import referrer_of
 from billing.services import balance_adjust
 from core.admin import BigListMixin, Exact, Number, Prefix
 from core.errors import PanelError
 from core.money import money_form_field, money_sum_field
 from core.staff import admin_permission_view
 from orders.models import Order
+from panel import admin_security  # noqa: F401  (the lockout and two-factor admin pages)
 from panel.models import User
 
 
@@ -86,9 +88,10 @@ class UserAdmin(BigListMixin, DjangoUserAdmin, ModelAdmin):
     list_display = ("username", "email", "balance", "spent", "orders_count", "last_login", "is_active", "is_staff")
     list_filter = ("is_active", "is_staff")
     inlines = [CustomerOrdersInline, CustomerLedgerInline]
-    readonly_fields = ("balance", "api_key_prefix", "api_key_created_at", "balance_actions")
+    readonly_fields = ("balance", "api_key_prefix", "api_key_created_at", "balance_actions", "referrer")
     fieldsets = DjangoUserAdmin.fieldsets + (
         ("Money and API", {"fields": ("balance", "balance_actions", "api_key_prefix", "api_key_created_at")}),
+        ("Affiliate", {"fields": ("referrer",)}),
     )
 
     def get_queryset(self, request):
@@ -106,6 +109,15 @@ class UserAdmin(BigListMixin, DjangoUserAdmin, ModelAdmin):
                 orders.annotate(total=Sum(F("charge") - F("refunded"), output_field=money)).values("total"),
                 output_field=money,
             ),
+        )
+
+    @admin.display(description="Referred by")
+    def referrer(self, obj):
+        referrer = referrer_of(user_id=obj.pk) if obj.pk else None
+        if referrer is None:
+            return "-"
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:panel_user_change", args=[referrer.pk]), referrer.user.username
         )
 
     @admin.display(description="Spent")

@@ -1,4 +1,9 @@
-"""The admin site: django-unfold's, with a sidebar of what operators use and the dashboard as its home.
+"""The admin site: django-unfold's, with two-factor sign-in for staff, a sidebar of what operators use and the
+dashboard as its home.
+
+A staff member who turned two-factor sign-in on (Account → Two-factor sign-in) must give a
+code from their authenticator app when signing in to the admin; with `STAFF_REQUIRE_2FA=1`
+every staff member must, and one without an authenticator is refused until they add one.
 
 The sidebar lists each page only to staff who may open it; the badges count what waits for a person (orders in
 review, add-funds requests). The home page is the dashboard for staff holding `orders.view_dashboard`.
@@ -6,6 +11,8 @@ review, add-funds requests). The home page is the dashboard for staff holding `o
 
 from functools import wraps
 
+from django.conf import settings
+from django.http import HttpRequest
 from django.urls import reverse_lazy
 from unfold.sites import UnfoldAdminSite
 
@@ -13,10 +20,27 @@ from core.admin import theme_csp
 from orders.models import Order
 from orders.selectors import funds_waiting_for_staff, staff_dashboard_figures
 from orders.staff_views import staff_alerts
+from panel.forms import StaffLoginForm
+from panel.services import staff_totp_device
+
+
+def staff_two_factor_satisfied(request: HttpRequest) -> bool:
+    user = request.user
+    is_verified = getattr(user, "is_verified", None)
+    if is_verified is not None and is_verified():
+        return True
+    if settings.STAFF_REQUIRE_2FA:
+        return False
+    return staff_totp_device(user=user) is None
 
 
 class PanelAdminSite(UnfoldAdminSite):
     index_title = "Dashboard"
+    login_form = StaffLoginForm
+    login_template = "admin/staff_login.html"
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        return super().has_permission(request) and staff_two_factor_satisfied(request)
 
     def admin_view(self, view, cacheable=False):
         guarded = super().admin_view(view, cacheable)
@@ -26,6 +50,13 @@ class PanelAdminSite(UnfoldAdminSite):
             return theme_csp(guarded(request, *args, **kwargs))
 
         return themed
+
+    # The sign-in pages are the theme's too, outside admin_view.
+    def login(self, request, extra_context=None):
+        return theme_csp(super().login(request, extra_context))
+
+    def logout(self, request, extra_context=None):
+        return theme_csp(super().logout(request, extra_context))
 
 
 def _may(*permissions: str):

@@ -35,7 +35,7 @@ def delete_supervisors(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("panel", "0002_staff_groups"),
+        ("panel", "0003_favourite"),
         ("orders", "0007_order_outcome_permissions"),
     ]
 
