@@ -4,14 +4,26 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from django.core.cache import cache
-from django.db.models import Count, DurationField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Sum
+from django.db.models import (
+    BooleanField,
+    Count,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from billing.models import FundsRequest
 from core.admin import table_row_estimate
 from core.money import money_round, money_sum_field
-from orders.models import Order, Refill, Service
+from orders.models import NET_CHARGE, Order, Refill, Service
 from orders.services.transitions import ACTIVE, FINAL, UPSTREAM_ACTIVE
 from providers.models import Provider
 
@@ -26,7 +38,8 @@ def services_for_sale(*, kind: str = Service.Kind.SERVICE) -> QuerySet[Service]:
 
 def orders_of_user(*, user, order_ids: Iterable[int], kind: str | None = None) -> dict[int, Order]:
     """The user's orders among these ids, in one query; others' ids are simply absent."""
-    orders = Order.objects.filter(user=user, pk__in=list(order_ids))
+    # A drip-feed's runs are the panel's own orders: the customer knows only the order they placed.
+    orders = Order.objects.filter(user=user, pk__in=list(order_ids), parent__isnull=True)
     if kind:
         orders = orders.filter(service__kind=kind)
     return orders.in_bulk()
@@ -34,6 +47,23 @@ def orders_of_user(*, user, order_ids: Iterable[int], kind: str | None = None) -
 
 def refills_of_user(*, user, refill_ids: Iterable[int]) -> dict[int, Refill]:
     return Refill.objects.filter(user=user, pk__in=list(refill_ids)).in_bulk()
+
+
+def customer_orders(*, user) -> QuerySet[Order]:
+    """The orders a customer placed (a drip-feed's runs, placed by the panel, are not among them)."""
+    return Order.objects.filter(user=user, parent__isnull=True)
+
+
+def customer_order_totals(*, user) -> dict:
+    """A customer's dashboard figures: net spending (charges minus refunds), orders, active orders."""
+    money = money_sum_field()
+    totals = customer_orders(user=user).aggregate(
+        spent=Coalesce(Sum(NET_CHARGE, output_field=money), Value(Decimal("0"), output_field=money)),
+        count=Count("id"),
+        active=Count("id", filter=Q(status__in=ACTIVE)),
+    )
+    totals["spent"] = money_round(totals["spent"])
+    return totals
 
 
 # The dashboard's 30 days of orders: one GROUP BY over (day, provider, status). At a million orders it reads every
@@ -50,10 +80,12 @@ def _orders_rollup(*, since) -> list[dict]:
         Order.objects.filter(created_at__gte=since)
         .annotate(day=TruncDate("created_at"))
         .order_by()
-        .values("day", "provider_id", "status")
+        # A drip-feed's runs (placed by the panel) are providers' work, not customers' orders or money.
+        .annotate(run=ExpressionWrapper(Q(parent__isnull=False), output_field=BooleanField()))
+        .values("day", "provider_id", "status", "run")
         .annotate(
             orders=Count("pk"),
-            revenue=Sum(F("charge") - F("refunded"), output_field=money),
+            revenue=Sum(NET_CHARGE, output_field=money),
             cost=Sum(Coalesce("upstream_charge", "cost"), output_field=money),
             placed=Count("placed_at"),
             done=Count("pk", filter=completed_placed),
@@ -121,11 +153,12 @@ def staff_dashboard_figures(*, now=None) -> dict:
     per_provider: dict[int, dict] = {}
     for row in rollup:
         day = days.get(row["day"])
-        if day is not None:
+        # A drip-feed's cost sums its runs' into the customer order: the runs' own rows are not added again.
+        if day is not None and not row["run"]:
             day["orders"] += row["orders"]
             day["revenue"] += row["revenue"] or 0
             day["cost"] += row["cost"] or 0
-        if row["status"] in finished_30:
+        if row["status"] in finished_30 and not row["run"]:
             finished_30[row["status"]] += row["orders"]
         figures = per_provider.setdefault(
             row["provider_id"], {"orders": 0, "placed": 0, "refused": 0, "done": 0, "done_time": timedelta()}

@@ -3,7 +3,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
-from django.db.models import Count, F, OuterRef, Subquery, Sum
+from django.db.models import Count, OuterRef, Subquery, Sum
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -18,7 +18,7 @@ from core.admin import BigListMixin, Exact, Number, Prefix
 from core.errors import PanelError
 from core.money import money_form_field, money_sum_field
 from core.staff import admin_permission_view
-from orders.models import Order
+from orders.models import NET_CHARGE, Order
 from panel import admin_security  # noqa: F401  (the lockout and two-factor admin pages)
 from panel.models import User
 
@@ -64,7 +64,7 @@ class CustomerOrdersInline(CustomerInline):
     readonly_fields = ("created_at", "service", "link", "quantity", "charge", "refunded", "status", "upstream_order_id")
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("service")
+        return super().get_queryset(request).filter(parent__isnull=True).select_related("service")
 
 
 class CustomerLedgerInline(CustomerInline):
@@ -101,12 +101,13 @@ class UserAdmin(BigListMixin, DjangoUserAdmin, ModelAdmin):
         match = getattr(request, "resolver_match", None)
         if match is None or match.url_name != "panel_user_changelist":
             return queryset
-        orders = Order.objects.filter(user=OuterRef("pk")).order_by().values("user")
+        # A customer's own orders: a drip-feed's runs are the panel's (orders.selectors.customer_orders).
+        orders = Order.objects.filter(user=OuterRef("pk"), parent__isnull=True).order_by().values("user")
         money = money_sum_field()
         return queryset.annotate(
             orders_total=Subquery(orders.annotate(total=Count("pk")).values("total")),
             spent_total=Subquery(
-                orders.annotate(total=Sum(F("charge") - F("refunded"), output_field=money)).values("total"),
+                orders.annotate(total=Sum(NET_CHARGE, output_field=money)).values("total"),
                 output_field=money,
             ),
         )

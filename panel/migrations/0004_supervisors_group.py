@@ -36,7 +36,7 @@ def delete_supervisors(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("panel", "0003_favourite"),
-        ("orders", "0007_order_outcome_permissions"),
+        ("orders", "0010_order_outcome_permissions"),
     ]
 
     operations = [migrations.RunPython(create_supervisors, delete_supervisors)]

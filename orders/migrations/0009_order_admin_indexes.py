@@ -14,7 +14,7 @@ from core.admin import upper_trigram_index
 
 
 class Migration(migrations.Migration):
-    dependencies = [("orders", "0005_merge_failover_and_poll")]
+    dependencies = [("orders", "0008_service_refill_days_description_completion")]
 
     operations = [
         migrations.AddIndex(
