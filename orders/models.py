@@ -270,7 +270,7 @@ class Order(models.Model):
             models.Index(fields=["user", "link"], name="order_user_link"),
             # The admin's search by the provider's order id (the unique index leads with the provider).
             models.Index(fields=["upstream_order_id"], name="order_upstream_id"),
-            # The admin's newest orders of one provider or service (orders/migrations/0009).
+            # The admin's newest orders of one provider or service (orders/migrations/0010).
             # Partial on a condition only the admin's provider filter states (`id > 0`): the poll's own queries on a
             # provider's orders keep their index (order_poll_queue), which the planner could otherwise trade for this.
             models.Index(fields=["provider", "-id"], condition=models.Q(id__gt=0), name="order_provider_recent"),
@@ -364,3 +364,7 @@ class Refill(models.Model):
 
     def __str__(self) -> str:
         return f"Refill {self.pk} of order {self.order_id}"
+
+
+# Prices per customer live in their own module; imported here so Django registers them with the app.
+from orders.customer_prices import CustomerDiscount, CustomerRate  # noqa: E402, F401

@@ -6,11 +6,19 @@ from core.admin import theme_csp
 from core.staff import staff_permission_required
 from orders.selectors import staff_dashboard_figures
 from orders.services.alerts import alerts_open
+from orders.services.customer_prices import custom_rates_below_cost, discounts_below_cost
 
 
-def staff_alerts(request) -> list | None:
-    """Alerts are shown to whoever may view them (templates/staff/_alerts.html)."""
-    return alerts_open() if request.user.has_perm("orders.view_alert") else None
+def staff_dashboard_extras(request) -> dict:
+    """The dashboard's blocks each shown to whoever may view them: alerts (templates/staff/_alerts.html), customer
+    prices and discounts below cost (templates/staff/_below_cost.html)."""
+    user = request.user
+    extras = {"alerts": alerts_open() if user.has_perm("orders.view_alert") else None}
+    if user.has_perm("orders.view_customerrate"):
+        extras["below_cost"] = custom_rates_below_cost()
+    if user.has_perm("orders.view_customerdiscount"):
+        extras["discounts_below_cost"] = discounts_below_cost()
+    return extras
 
 
 @staff_member_required
@@ -21,6 +29,6 @@ def staff_dashboard(request):
         **admin.site.each_context(request),
         "title": "Dashboard",
         **staff_dashboard_figures(),
-        "alerts": staff_alerts(request),
+        **staff_dashboard_extras(request),
     }
     return theme_csp(render(request, "staff/dashboard.html", context))

@@ -7,6 +7,7 @@ from django.db.models import Count, OuterRef, Subquery, Sum
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
@@ -18,9 +19,11 @@ from core.admin import BigListMixin, Exact, Number, Prefix
 from core.errors import PanelError
 from core.money import money_form_field, money_sum_field
 from core.staff import admin_permission_view
+from orders.customer_prices import CustomerDiscount
 from orders.models import NET_CHARGE, Order
 from panel import admin_security  # noqa: F401  (the lockout and two-factor admin pages)
-from panel.models import User
+from panel.currency import display_rates_fetch
+from panel.models import DisplayCurrency, User
 
 
 class BalanceAdjustForm(forms.Form):
@@ -85,7 +88,17 @@ class UserAdmin(BigListMixin, DjangoUserAdmin, ModelAdmin):
         Exact("email", "e-mail", when=lambda term: "@" in term),
     )
     search_help_text = "The start of a username (case matters), an exact e-mail or a customer id."
-    list_display = ("username", "email", "balance", "spent", "orders_count", "last_login", "is_active", "is_staff")
+    list_display = (
+        "username",
+        "email",
+        "balance",
+        "spent",
+        "orders_count",
+        "discount",
+        "last_login",
+        "is_active",
+        "is_staff",
+    )
     list_filter = ("is_active", "is_staff")
     inlines = [CustomerOrdersInline, CustomerLedgerInline]
     readonly_fields = ("balance", "api_key_prefix", "api_key_created_at", "balance_actions", "referrer")
@@ -105,6 +118,7 @@ class UserAdmin(BigListMixin, DjangoUserAdmin, ModelAdmin):
         orders = Order.objects.filter(user=OuterRef("pk"), parent__isnull=True).order_by().values("user")
         money = money_sum_field()
         return queryset.annotate(
+            discount_percent=Subquery(CustomerDiscount.objects.filter(user=OuterRef("pk")).values("percent")[:1]),
             orders_total=Subquery(orders.annotate(total=Count("pk")).values("total")),
             spent_total=Subquery(
                 orders.annotate(total=Sum(NET_CHARGE, output_field=money)).values("total"),
@@ -119,6 +133,16 @@ class UserAdmin(BigListMixin, DjangoUserAdmin, ModelAdmin):
             return "-"
         return format_html(
             '<a href="{}">{}</a>', reverse("admin:panel_user_change", args=[referrer.pk]), referrer.user.username
+        )
+
+    @admin.display(description="Discount")
+    def discount(self, obj):
+        if obj.discount_percent is None:
+            return "-"
+        return format_html(
+            '<a href="{}">{}%</a>',
+            reverse("admin:orders_customerdiscount_changelist") + f"?q={obj.username}",
+            obj.discount_percent,
         )
 
     @admin.display(description="Spent")
@@ -228,3 +252,24 @@ class GroupAdmin(DjangoGroupAdmin, ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return self.has_add_permission(request)
+
+
+@admin.register(DisplayCurrency)
+class DisplayCurrencyAdmin(ModelAdmin):
+    """Currencies customers may also read prices in (approximately); money itself stays in PANEL_CURRENCY."""
+
+    list_display = ("code", "rate", "is_enabled", "auto_update", "rate_updated_at")
+    list_editable = ("is_enabled",)
+    search_fields = ("code",)
+    readonly_fields = ("rate_updated_at",)
+    actions = ["fetch_rates"]
+
+    def save_model(self, request, obj, form, change):
+        if "rate" in form.changed_data or not change:
+            obj.rate_updated_at = timezone.now()
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Fetch today's rates now (DISPLAY_CURRENCY_RATES_URL)", permissions=["change"])
+    def fetch_rates(self, request, queryset):
+        report = display_rates_fetch()
+        self.message_user(request, str(report), messages.ERROR if report.error else messages.SUCCESS)

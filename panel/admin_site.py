@@ -19,7 +19,7 @@ from unfold.sites import UnfoldAdminSite
 from core.admin import theme_csp
 from orders.models import Order
 from orders.selectors import funds_waiting_for_staff, staff_dashboard_figures
-from orders.staff_views import staff_alerts
+from orders.staff_views import staff_dashboard_extras
 from panel.forms import StaffLoginForm
 from panel.services import staff_totp_device
 
@@ -158,6 +158,6 @@ def admin_home(request, context: dict) -> dict:
     """The admin's home: the dashboard for who may see the business's figures, the list of models for others."""
     if request.user.has_perm("orders.view_dashboard"):
         context.update(staff_dashboard_figures())
-        context["alerts"] = staff_alerts(request)
+        context.update(staff_dashboard_extras(request))
         context["dashboard"] = True
     return context

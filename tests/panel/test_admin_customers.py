@@ -55,3 +55,13 @@ def test_a_customers_page_does_not_offer_staff_permissions(client, operator):
     staff = UserFactory(is_staff=True)
     page = client.get(reverse("admin:panel_user_change", args=[staff.pk])).content.decode()
     assert 'name="user_permissions"' in page
+
+
+def test_the_list_shows_a_customers_discount(client, operator):
+    from orders.customer_prices import CustomerDiscount
+
+    reseller = UserFactory(username="reseller")
+    CustomerDiscount.objects.create(user=reseller, percent=Decimal("5"))
+    UserFactory(username="retail")
+    page = client.get(reverse("admin:panel_user_changelist")).content.decode()
+    assert '?q=reseller">5.00%</a>' in page

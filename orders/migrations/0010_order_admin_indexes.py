@@ -14,7 +14,7 @@ from core.admin import upper_trigram_index
 
 
 class Migration(migrations.Migration):
-    dependencies = [("orders", "0008_service_refill_days_description_completion")]
+    dependencies = [("orders", "0009_customer_prices")]
 
     operations = [
         migrations.AddIndex(

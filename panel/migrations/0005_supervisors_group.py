@@ -35,8 +35,8 @@ def delete_supervisors(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("panel", "0003_favourite"),
-        ("orders", "0010_order_outcome_permissions"),
+        ("panel", "0004_display_currency"),
+        ("orders", "0011_order_outcome_permissions"),
     ]
 
     operations = [migrations.RunPython(create_supervisors, delete_supervisors)]
