@@ -69,9 +69,11 @@ class DemoLogin:
 ADMIN = DemoLogin("admin", "admin", "admin@example.com", "superuser")
 SUPPORT = DemoLogin("support", "support-password", "support@example.com", 'staff, group "Support"')
 FINANCE = DemoLogin("finance", "finance-password", "finance@example.com", 'staff, group "Finance"')
+SUPERVISOR = DemoLogin("supervisor", "supervisor-password", "supervisor@example.com", 'staff, group "Supervisors"')
 CUSTOMER = DemoLogin("demo", "demo-password", "demo@example.com", "customer")
 PARTNER = DemoLogin("partner", "partner-password", "partner@example.com", "customer, referred demo")
-STAFF_GROUPS = {SUPPORT.username: "Support", FINANCE.username: "Finance"}
+DEMO_LOGINS = (ADMIN, SUPPORT, FINANCE, SUPERVISOR, CUSTOMER, PARTNER)
+STAFF_GROUPS = {SUPPORT.username: "Support", FINANCE.username: "Finance", SUPERVISOR.username: "Supervisors"}
 DEMO_BALANCE = Decimal("100")
 # The partner's own commission percent (the panel's default is AFFILIATE_COMMISSION_PERCENT): 10% of demo's two
 # deposits (50 and 100) reaches the minimum payout, so the partner can move it or ask for it.
@@ -138,6 +140,7 @@ DESCRIPTIONS = {
 }
 
 FIRST_LIVE_LINK = "https://t.me/demo_channel/1"
+REVIEW_LINK = "https://t.me/demo_channel/review"
 
 
 @dataclass
@@ -164,7 +167,7 @@ def demo_load(*, provider_port: int = DEMO_PROVIDER_PORT) -> DemoReport:
     partner = _customer(PARTNER)
     customer, key = demo_customer()
     providers = demo_providers(provider_port=provider_port)
-    report = DemoReport(api_key=key, logins=[ADMIN, SUPPORT, FINANCE, CUSTOMER, PARTNER])
+    report = DemoReport(api_key=key, logins=list(DEMO_LOGINS))
     report.lines += demo_catalog(providers=providers)
     report.lines += demo_prices(customer=customer, partner=partner, providers=providers)
     report.lines += demo_affiliate(customer=customer, partner=partner)
@@ -182,12 +185,13 @@ def demo_load(*, provider_port: int = DEMO_PROVIDER_PORT) -> DemoReport:
 
 
 def demo_staff() -> tuple[User, User, User]:
-    """The superuser, and one staff member in each group the panel ships (made by panel's migration 0002)."""
+    """The superuser, and one staff member in each group the panel ships (made by panel's migrations): returns the
+    superuser, the support and the finance member."""
     admin = User.objects.filter(username=ADMIN.username).first()
     if admin is None:
         admin, _ = customer_create(username=ADMIN.username, email=ADMIN.email, password=ADMIN.password, is_staff=True)
     staff = []
-    for login in (SUPPORT, FINANCE):
+    for login in (SUPPORT, FINANCE, SUPERVISOR):
         user = User.objects.filter(username=login.username).first()
         if user is None:
             user = User.objects.create_user(
@@ -414,9 +418,26 @@ def demo_history(*, customer: User, providers: dict[str, Provider]) -> list[str]
             remains=0,
             result="Spotify premium, 3 months\nActivation code: DEMO-7F3K-Q9PX-2LMW",
         )
+        review = order_create(
+            user=customer, service_id=_service(main, CHEAP_DEFAULT).pk, data={"link": REVIEW_LINK, "quantity": 500}
+        )
+        # As a worker leaves an order whose `add` may have reached the provider: Support resends it or attaches
+        # the provider's id, a supervisor may settle it.
+        order_transition(order_id=review.pk, from_status=S.AWAITING, status=S.PLACING, actor=HISTORY_ACTOR)
+        order_transition(
+            order_id=review.pk,
+            from_status=S.PLACING,
+            status=S.NEEDS_REVIEW,
+            actor=HISTORY_ACTOR,
+            reason="answer lost after sending: the provider did not answer add within 30 s",
+            error="Waiting for a check by our staff.",
+        )
     services_completion_update(provider_id=main.pk)
     plain.refresh_from_db()
-    return [f"History: 6 orders finished earlier; service {plain.pk}'s average time is {plain.average_completion}."]
+    return [
+        f"History: 6 orders finished earlier (service {plain.pk}'s average time is {plain.average_completion}) "
+        f"and one waiting for a check by staff (review)."
+    ]
 
 
 def demo_live_orders(*, customer: User, providers: dict[str, Provider]) -> list[str]:

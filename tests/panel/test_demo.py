@@ -14,15 +14,14 @@ from orders.models import Alert, Order, OrderEvent, Service, ServiceAlternative
 from orders.services.ordering import order_create
 from orders.services.transitions import order_transition
 from panel.demo import (
-    ADMIN,
-    CUSTOMER,
+    DEMO_LOGINS,
     FINANCE,
     FORGOTTEN,
     HISTORY_ACTOR,
     MAIN,
-    PARTNER,
     PARTNER_LANGUAGE,
     SHOP,
+    SUPERVISOR,
     SUPPORT,
     demo_orphans_cancel,
     demo_simulator_first_ids,
@@ -34,7 +33,6 @@ from support.models import Announcement, Ticket, TicketMessage
 
 pytestmark = pytest.mark.django_db
 S = Order.Status
-LOGINS = (ADMIN, SUPPORT, FINANCE, CUSTOMER, PARTNER)
 
 
 def _call(*args) -> str:
@@ -76,7 +74,7 @@ def test_demo_setup_run_twice_loads_every_feature_once_and_prints_the_logins(tes
     assert _counts() == counts
 
     for output in (first, second):
-        for login in LOGINS:
+        for login in DEMO_LOGINS:
             assert f"{login.username} / {login.password}" in output
     key = second.strip().splitlines()[-1].removeprefix("Customer API key: ")
     demo = user_by_api_key(key=key)
@@ -85,7 +83,7 @@ def test_demo_setup_run_twice_loads_every_feature_once_and_prints_the_logins(tes
 
     # Staff: the superuser, and one member of each shipped group who is nothing more.
     assert User.objects.get(username="admin").is_superuser
-    for login, group in ((SUPPORT, "Support"), (FINANCE, "Finance")):
+    for login, group in ((SUPPORT, "Support"), (FINANCE, "Finance"), (SUPERVISOR, "Supervisors")):
         user = User.objects.get(username=login.username)
         assert (user.is_staff, user.is_superuser) == (True, False)
         assert list(user.groups.values_list("name", flat=True)) == [group]
@@ -122,8 +120,9 @@ def test_demo_setup_run_twice_loads_every_feature_once_and_prints_the_logins(tes
     # Finished orders: completed, partial and canceled, refunded by the transition function.
     history = orders.filter(events__actor=HISTORY_ACTOR).distinct()
     assert sorted(history.values_list("status", flat=True)) == sorted(
-        [S.CANCELED, S.COMPLETED, S.COMPLETED, S.COMPLETED, S.COMPLETED, S.PARTIAL]
+        [S.CANCELED, S.COMPLETED, S.COMPLETED, S.COMPLETED, S.COMPLETED, S.PARTIAL, S.NEEDS_REVIEW]
     )
+    assert history.get(status=S.NEEDS_REVIEW).error == "Waiting for a check by our staff."
     partial = history.get(status=S.PARTIAL)
     assert partial.refunded == partial_refund(charge=partial.charge, remains=150, quantity=400) > 0
     assert history.get(status=S.CANCELED).net_charge == 0

@@ -9,13 +9,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from panel.demo import (
-    ADMIN,
-    CUSTOMER,
+    DEMO_LOGINS,
     DEMO_PROVIDER_PORT,
     DEMO_PROVIDERS,
-    FINANCE,
-    PARTNER,
-    SUPPORT,
     demo_orphans_cancel,
     demo_simulator_first_ids,
 )
@@ -65,10 +61,7 @@ class Command(BaseCommand):
         env = {**os.environ, **DEMO_INTERVALS}
         env.setdefault("PANEL_BASE_URL", f"http://127.0.0.1:{port}")
         running = {name: subprocess.Popen(command, env=env) for name, command in processes.items()}  # noqa: S603
-        logins = "\n".join(
-            f"  {login.username} / {login.password}  ({login.role})"
-            for login in (ADMIN, SUPPORT, FINANCE, CUSTOMER, PARTNER)
-        )
+        logins = "\n".join(f"  {login.username} / {login.password}  ({login.role})" for login in DEMO_LOGINS)
         self.stdout.write(
             f"\nPanel:  http://127.0.0.1:{port}/\nAdmin:  http://127.0.0.1:{port}/{settings.ADMIN_URL}\n"
             f"Staff:  http://127.0.0.1:{port}/staff/tickets/\nLogins:\n{logins}\nCtrl-C stops everything.\n"
