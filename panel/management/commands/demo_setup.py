@@ -23,7 +23,8 @@ class Command(BaseCommand):
         for line in report.lines:
             self.stdout.write(line)
         self.stdout.write("\nLogins:")
+        width = max(len(f"{login.username} / {login.password}") for login in report.logins) + 4
         for login in report.logins:
-            self.stdout.write(f"  {login.username} / {login.password}".ljust(34) + f"{login.role}")
+            self.stdout.write(f"  {f'{login.username} / {login.password}':<{width}}{login.role}")
         # Last, alone after its label: scripts read it from here.
         self.stdout.write(f"Customer API key: {report.api_key}")
