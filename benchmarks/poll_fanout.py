@@ -302,8 +302,7 @@ def _steady(order_model, provider) -> None:
     from orders.services.upstream import POLL_SNAPSHOT, Deadline, orders_poll
 
     orders_poll(provider_id=provider.pk, deadline=Deadline.after(0))
-    fields = [name for name in POLL_SNAPSHOT if name != "result"]
-    sample = order_model.objects.filter(provider=provider, last_polled_at__isnull=False).values(*fields).first()
+    sample = order_model.objects.filter(provider=provider, last_polled_at__isnull=False).values(*POLL_SNAPSHOT).first()
     order_model.objects.filter(provider=provider).update(**sample, last_polled_at=None)
 
 

@@ -73,23 +73,24 @@ def staff_dashboard_figures(*, now=None) -> dict:
 
 
 def providers_with_work() -> list[int]:
-    """Active providers that have orders, refills or cancels in flight, the least recently polled first.
+    """Active providers that have orders, refills or cancels in flight, the longest unserved first.
 
     Two EXISTS probes per provider, each an index scan (orders by status and provider, refills
     by status), instead of a join over every order: the cost follows the providers, not the orders.
-    The order is that of the dispatcher's queue: providers with orders never polled, then by their
-    least recently polled order (two probes of the `order_poll_queue` index). When the workers
-    cannot poll every provider each interval, the one that has waited longest goes first, so the
-    queue serves the providers in turn instead of the low ids first (measured in BENCHMARKS.md).
+    The order is the dispatcher's queue: providers never polled first, then by the last time any
+    of their orders was polled (one probe of the `order_poll_queue` index). When the workers cannot
+    poll every provider each interval, this serves them in turn; ordering by their oldest order
+    instead would put a provider whose poll is under way (its oldest orders not reached yet) at the
+    head again, to run twice in a row while others wait a whole round more (BENCHMARKS.md).
     """
     orders = Order.objects.filter(provider=OuterRef("pk"), status__in=UPSTREAM_ACTIVE)
     refills = Refill.objects.filter(order__provider=OuterRef("pk"), status__in=Refill.OPEN)
-    queue = orders.filter(upstream_order_id__isnull=False)
-    oldest = queue.filter(last_polled_at__isnull=False).order_by("last_polled_at").values("last_polled_at")[:1]
+    polled = orders.filter(upstream_order_id__isnull=False, last_polled_at__isnull=False)
+    latest = polled.order_by("-last_polled_at").values("last_polled_at")[:1]
     return list(
         Provider.objects.filter(is_active=True)
         .filter(Exists(orders) | Exists(refills))
-        .annotate(never_polled=Exists(queue.filter(last_polled_at__isnull=True)), oldest_poll=Subquery(oldest))
-        .order_by(F("never_polled").desc(), F("oldest_poll").asc(nulls_first=True), "pk")
+        .annotate(last_served=Subquery(latest))
+        .order_by(F("last_served").asc(nulls_first=True), "pk")
         .values_list("pk", flat=True)
     )

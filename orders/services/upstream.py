@@ -377,7 +377,8 @@ def orders_poll(*, provider_id: int, actor: str = "poller", deadline: Deadline |
 
 
 # What the poll reads of each order with its queue: enough to tell an answer that changes nothing.
-POLL_SNAPSHOT = ("status", "upstream_status", "error", "start_count", "remains", "upstream_charge", "result")
+# Not a product's `result` (long text, rare): a product order's answer always goes to the transition.
+POLL_SNAPSHOT = ("status", "upstream_status", "error", "start_count", "remains", "upstream_charge")
 
 
 @dataclass(frozen=True)

@@ -126,15 +126,14 @@ def test_each_chunk_is_stamped_with_the_time_it_was_asked_about(provider):
     assert started <= first_stamp <= asked_at[0] < second_stamp <= asked_at[1]
 
 
-def test_the_dispatcher_takes_the_providers_never_polled_first_then_the_least_recently_polled():
+def test_the_dispatcher_takes_the_providers_never_polled_first_then_the_longest_unserved():
     now = timezone.now()
-    recent, old, never, idle = (ProviderFactory() for _ in range(4))
-    _active(recent, 2, last_polled_at=now - timedelta(seconds=10))
-    _active(old, 2, last_polled_at=now - timedelta(seconds=300))
-    _active(never, 1, first_id=1)
-    # One order polled long ago beside one never polled: the provider still counts as never polled.
-    Order.objects.filter(provider=never).update(last_polled_at=now - timedelta(seconds=600))
-    _active(never, 1, first_id=2)
+    serving, waiting, never, idle = (ProviderFactory() for _ in range(4))
+    # A poll of `serving` is under way: it has reached some orders, not yet its oldest.
+    _active(serving, 2, last_polled_at=now - timedelta(seconds=500))
+    Order.objects.filter(provider=serving, upstream_order_id="0").update(last_polled_at=now - timedelta(seconds=5))
+    _active(waiting, 2, last_polled_at=now - timedelta(seconds=100))
+    _active(never, 1)
     OrderFactory(provider=idle, service__provider_service__provider=idle, status=Order.Status.COMPLETED)
 
-    assert providers_with_work() == [never.pk, old.pk, recent.pk]
+    assert providers_with_work() == [never.pk, waiting.pk, serving.pk]
