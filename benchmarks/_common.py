@@ -163,6 +163,10 @@ class SimulatorProcess:
     def request_count(self) -> int:
         return self._ask("request_count")
 
+    def arrivals(self, action: str) -> list[float]:
+        """When each `action` request arrived (the child's time.monotonic(), the same clock as this process's)."""
+        return self._ask("arrivals", action)
+
     def add_orders(self, *, service: int, quantity: int, count: int) -> list[str]:
         """Place `count` orders at the simulator without HTTP (its `add` action); their upstream ids."""
         return self._ask("add_orders", (service, quantity, count))
@@ -186,6 +190,14 @@ def _simulator_child(pipe, options: dict) -> None:
             report(request, address)
 
     server._httpd.handle_error = handle_error
+    arrivals: list[tuple[str, float]] = []
+    handle = sim.handle
+
+    def timed_handle(form):
+        arrivals.append((str(form.get("action", "")), time.monotonic()))
+        return handle(form)
+
+    sim.handle = timed_handle
     while True:
         command, argument = pipe.recv()
         if command == "stop":
@@ -197,6 +209,8 @@ def _simulator_child(pipe, options: dict) -> None:
             pipe.send(sim.order_count)
         elif command == "requests":
             pipe.send(sim.requests)
+        elif command == "arrivals":
+            pipe.send([at for action, at in arrivals if action == argument])
         elif command == "request_count":
             pipe.send(len(sim.requests))
         elif command == "add_orders":

@@ -38,6 +38,7 @@ import argparse
 import math
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -45,6 +46,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
+from itertools import pairwise
 
 import _common
 
@@ -218,6 +220,7 @@ def main() -> int:
                 next_row = t + 15
             time.sleep(max(0.0, args.sample_seconds - (time.monotonic() - now)))
         calls_end = [sim.request_count for sim in sims]
+        arrivals = [[at - clock0 for at in sim.arrivals("status")] for sim in sims]
     finally:
         stop.set()
         os.killpg(worker.pid, signal.SIGTERM)
@@ -273,6 +276,33 @@ def main() -> int:
         title=f"oldest 'last polled' age of the {len(healthy)} healthy providers (ideal {ideal:.1f} s, bound "
         f"{bound:.1f} s)",
     )
+    runs_table = []
+    for name, since, until in (("A", settled_a, hung_at[0]), ("B", hung_at[0], math.inf)):
+        gaps, sweeps, between = [], [], []
+        for times in arrivals[: len(healthy)]:
+            runs = _runs([t for t in times if since <= t < until])
+            gaps += [b - a for run in runs for a, b in pairwise(run)]
+            sweeps += [run[-1] - run[0] for run in runs[1:-1]]  # whole runs only
+            between += [b[0] - a[0] for a, b in pairwise(runs)]
+        if gaps and sweeps and between:
+            runs_table.append(
+                (
+                    name,
+                    f"{statistics.median(gaps) * 1000:.0f}",
+                    f"{_percentile(gaps, 90) * 1000:.0f}",
+                    f"{statistics.median(sweeps) + statistics.median(gaps):.1f}",
+                    f"{statistics.median(between):.1f}",
+                    f"{max(between):.1f}",
+                )
+            )
+    _common.table(
+        ("phase", "ms per call p50", "p90", "sweep s p50", "run to run s p50", "max"),
+        runs_table,
+        title=(
+            f"the healthy providers' status calls, timed at the simulators (latency {args.latency_ms:g} ms; the rest "
+            "is the panel's own work and waiting for the shared CPUs)"
+        ),
+    )
     hung = Provider.objects.get(pk=hanging)
     print(
         f"\nhanging provider: {hung.consecutive_failures} failed runs in a row, circuit "
@@ -304,6 +334,22 @@ def _steady(order_model, provider) -> None:
     orders_poll(provider_id=provider.pk, deadline=Deadline.after(0))
     sample = order_model.objects.filter(provider=provider, last_polled_at__isnull=False).values(*POLL_SNAPSHOT).first()
     order_model.objects.filter(provider=provider).update(**sample, last_polled_at=None)
+
+
+def _runs(times: list[float]) -> list[list[float]]:
+    """Status calls grouped into the runs (tasks) that made them: a pause of 2 s or more starts another run."""
+    runs: list[list[float]] = []
+    for at in sorted(times):
+        if runs and at - runs[-1][-1] < 2:
+            runs[-1].append(at)
+        else:
+            runs.append([at])
+    return runs
+
+
+def _percentile(values: list[float], percent: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * percent / 100))]
 
 
 def _wait_for_worker(worker: subprocess.Popen, log: str) -> None:
