@@ -8,9 +8,12 @@ FIELD_ENCRYPTION_KEY.
 
 import base64
 import hashlib
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
@@ -49,9 +52,13 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 PANEL_CURRENCY = env.str("PANEL_CURRENCY", default="USD")
 PANEL_NAME = env.str("PANEL_NAME", default="SMM Panel")
+# The logo beside the name: an address on this site (the Content-Security-Policy allows images
+# from the panel itself and data: URIs only). Empty: the panel's own logo.
+PANEL_LOGO_URL = env.str("PANEL_LOGO_URL", default="")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin with our site: two-factor sign-in for staff (panel/admin_site.py).
+    "panel.admin_config.PanelAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -60,23 +67,34 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "django_htmx",
+    "axes",
+    "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "panel",
     "billing",
     "providers",
     "orders",
+    "support",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Serves the collected static files from gunicorn itself: no separate file server needed.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    # A NUL byte in a query string is the client's mistake (400), not a database error (500).
+    "panel.middleware.UnstorableQueryMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "panel.urls"
@@ -120,6 +138,12 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "panel"}}
 
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out account or address before the password is even checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -147,6 +171,8 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
+# With DEBUG off the console backend is refused by a system check (panel.E001): reset links
+# printed to a log reach nobody, or the wrong people.
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
@@ -154,6 +180,18 @@ EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="panel@localhost")
+# support.services.staff_notify e-mails STAFF_ALERT_EMAILS (below) and posts to this Telegram chat when both are set.
+TELEGRAM_BOT_TOKEN = env.str("TELEGRAM_BOT_TOKEN", default="")
+TELEGRAM_CHAT_ID = env.str("TELEGRAM_CHAT_ID", default="")
+
+# Support tickets: spam limits, and images attached to messages, kept outside the web root and
+# served only to the ticket's owner and staff.
+SUPPORT_MAX_OPEN_TICKETS = env.int("SUPPORT_MAX_OPEN_TICKETS", default=5)
+SUPPORT_MAX_MESSAGES_PER_HOUR = env.int("SUPPORT_MAX_MESSAGES_PER_HOUR", default=20)
+SUPPORT_ATTACHMENT_MAX_BYTES = env.int("SUPPORT_ATTACHMENT_MAX_BYTES", default=5 * 1024 * 1024)
+PRIVATE_MEDIA_ROOT = Path(env.str("PRIVATE_MEDIA_ROOT", default=str(VAR_DIR / "private")))
+# Seconds between runs of the notification outbox (order and deposit e-mails, low balance).
+NOTIFICATIONS_INTERVAL = env.int("NOTIFICATIONS_INTERVAL", default=60)
 
 # Security. With DEBUG off the defaults are the strict ones that `check --deploy` expects;
 # each can be relaxed by its variable (e.g. behind a TLS-terminating proxy).
@@ -168,9 +206,63 @@ if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
 
+# Behind how many reverse proxies the panel runs (docker-compose.yml: one, the TLS proxy).
+# Only that many entries from the right of X-Forwarded-For are believed, for the API's
+# per-address throttle and the login lockout; with 0 the header is ignored (panel/client_ip.py).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# The admin's address, e.g. "office-7f3a/" to keep it out of scanners' way.
+ADMIN_URL = env.str("ADMIN_URL", default="admin/")
+if not ADMIN_URL.endswith("/") or ADMIN_URL.startswith("/"):
+    raise ImproperlyConfigured(f"ADMIN_URL must look like 'admin/' (no leading slash, one trailing): {ADMIN_URL!r}")
+
+# Sign-in lockout (django-axes): after LOGIN_FAILURE_LIMIT failed sign-ins for one username,
+# or from one address, further tries are refused for LOGIN_COOLOFF_MINUTES; the customer
+# site's /login/ and the admin's login alike. Lockouts are listed in the admin (Axes).
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_COOLOFF_MINUTES = env.int("LOGIN_COOLOFF_MINUTES", default=15)
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "panel.client_ip.client_ip"
+AXES_LOCKOUT_CALLABLE = "panel.views.login_locked_out"
+# A success does not wipe the failures: an attacker with an account of their own could
+# otherwise reset the count of their address between guesses at someone else's.
+AXES_RESET_ON_SUCCESS = False
+
+# Password reset and signup, counted per address (and per e-mail for resets) in the cache.
+PASSWORD_RESET_RATE = env.str("PASSWORD_RESET_RATE", default="5/hour")
+SIGNUP_RATE = env.str("SIGNUP_RATE", default="10/hour")
+
+# Two-factor sign-in (TOTP) for staff: each can turn it on from /account/two-factor/; with
+# STAFF_REQUIRE_2FA=1 the admin refuses staff who have not signed in with a code.
+STAFF_REQUIRE_2FA = env.bool("STAFF_REQUIRE_2FA", default=False)
+OTP_TOTP_ISSUER = PANEL_NAME
+
+# Content-Security-Policy (django-csp): scripts, styles and everything else from our own
+# static files only; no inline script or style anywhere in templates/.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        # Our own pages, or a payment gateway's checkout over HTTPS (Perfect Money's is a form POST).
+        "form-action": [SELF, "https:"],
+        "frame-ancestors": [NONE],
+    }
+}
+
 # Money: every amount in the panel has this many decimal places (the seeds show "0.27819").
 MONEY_DECIMAL_PLACES = 5
 MONEY_MAX_DIGITS = 20
+# Decimals shown for balances and totals (templates' `money` filter: core/money.py says the rule);
+# charges, refunds, ledger rows and prices are always shown exactly.
+PANEL_MONEY_DISPLAY_PLACES = env.int("PANEL_MONEY_DISPLAY_PLACES", default=2)
 
 # Upstream providers.
 PROVIDER_CONNECT_TIMEOUT = env.float("PROVIDER_CONNECT_TIMEOUT", default=5.0)
@@ -231,6 +323,29 @@ DEPOSIT_CHECK_AFTER_MINUTES = env.int("DEPOSIT_CHECK_AFTER_MINUTES", default=10)
 DEPOSIT_RECHECK_SECONDS = env.int("DEPOSIT_RECHECK_SECONDS", default=300)
 DEPOSIT_SWEEP_INTERVAL = env.int("DEPOSIT_SWEEP_INTERVAL", default=120)
 
+
+# Affiliates: a referral link's cookie lasts this many days; a referrer earns this percent of each deposit of the
+# customers they referred (a referrer's own percent, set in the admin, wins), and moves or is paid from this minimum.
+def _decimal(name: str, text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite():
+        raise ImproperlyConfigured(f"{name} must be a number such as 5 or 2.5, not {text!r}.")
+    return value
+
+
+AFFILIATE_COOKIE_DAYS = env.int("AFFILIATE_COOKIE_DAYS", default=30)
+AFFILIATE_COMMISSION_PERCENT = _decimal(
+    "AFFILIATE_COMMISSION_PERCENT", env.str("AFFILIATE_COMMISSION_PERCENT", default="5")
+)
+AFFILIATE_MIN_PAYOUT = _decimal("AFFILIATE_MIN_PAYOUT", env.str("AFFILIATE_MIN_PAYOUT", default="10"))
+if not (0 <= AFFILIATE_COMMISSION_PERCENT <= 100 and AFFILIATE_MIN_PAYOUT > 0 and AFFILIATE_COOKIE_DAYS > 0):
+    raise ImproperlyConfigured(
+        "AFFILIATE_COMMISSION_PERCENT must be 0 to 100, AFFILIATE_MIN_PAYOUT and AFFILIATE_COOKIE_DAYS above 0."
+    )
+
 # Our own /api/v2 throttling (per key and per IP).
 API_THROTTLE_KEY_RATE = env.str("API_THROTTLE_KEY_RATE", default="3000/min")
 API_THROTTLE_IP_RATE = env.str("API_THROTTLE_IP_RATE", default="6000/min")
@@ -240,6 +355,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # Our own throttles read panel.client_ip; this keeps any DRF throttle to the same rule.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_PARSER_CLASSES": [
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
@@ -304,8 +421,10 @@ LOGGING = {
 CELERY_BEAT_SCHEDULE = {
     "orders-place-sweep": {"task": "orders.tasks.orders_place_sweep", "schedule": ORDER_PLACE_SWEEP_INTERVAL},
     "orders-poll": {"task": "orders.tasks.orders_poll_dispatch", "schedule": ORDER_POLL_INTERVAL},
+    "orders-dripfeed": {"task": "orders.tasks.dripfeed_task", "schedule": ORDER_PLACE_SWEEP_INTERVAL},
     "services-sync": {"task": "orders.tasks.services_sync_task", "schedule": SERVICES_SYNC_INTERVAL},
     "provider-balances": {"task": "orders.tasks.provider_balances_task", "schedule": 900},
+    "notifications": {"task": "support.tasks.notifications_task", "schedule": NOTIFICATIONS_INTERVAL},
     "deposits-sweep": {"task": "billing.tasks.deposits_sweep_task", "schedule": DEPOSIT_SWEEP_INTERVAL},
     "alerts-check": {"task": "orders.tasks.alerts_check_task", "schedule": ALERT_CHECK_INTERVAL},
 }

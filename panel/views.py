@@ -1,52 +1,80 @@
 """The customer website: thin views that read the customer's own rows, call one service, and
 render its result or its `PanelError` message."""
 
-import json
+import re
 from decimal import Decimal, InvalidOperation
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
+import segno
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, F, Q, Sum
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
+from django_otp import login as otp_login
 
+from billing.views import referral_signup
 from core.errors import PanelError
 from core.money import RATE_UNIT, money_str
-from orders.models import Category, Order, Refill, ServiceChange
-from orders.order_types import ORDER_TYPES, SUBSCRIPTION_DELAYS
-from orders.selectors import services_for_sale
-from orders.services.ordering import order_cancel_request, order_create, refill_request
+from orders.models import Category, Order, Refill, Service, ServiceChange
+from orders.order_fields import DRIPFEED_FIELDS
+from orders.order_types import SUBSCRIPTION_HOLD_POSTS, order_type_for
+from orders.pricing import service_package_price
+from orders.selectors import customer_order_totals, customer_orders, services_for_sale
+from orders.services.dripfeed import customer_order_cancel
+from orders.services.ordering import REFILL_COOLDOWN, order_can_refill, order_create, refill_request
 from orders.services.transitions import ACTIVE, UPSTREAM_ACTIVE
 from panel.api import PROTOCOL_STATUS, REFILL_STATUS
+from panel.api_docs import PHP_EXAMPLE, PYTHON_EXAMPLE, api_sections
+from panel.client_ip import client_ip
+from panel.formatting import duration_words, refill_words
 from panel.forms import (
-    DRIPFEED_FIELDS,
-    FIELD_TEXT,
     ORDER_FIELDS,
     MassOrderForm,
     NewOrderForm,
+    PasswordResetRequestForm,
+    ProductOrderForm,
     SignupForm,
+    TwoFactorCodeForm,
     mass_order_line_parse,
     service_for_js,
     service_order_fields,
+    service_price_by,
     service_rate_unit,
     service_required_fields,
     service_takes_dripfeed,
 )
-from panel.services import api_key_rotate, customer_create
+from panel.ratelimit import rate_limit_hit, wait_in_words
+from panel.selectors import favourite_service_ids
+from panel.services import (
+    TwoFactorError,
+    api_key_rotate,
+    customer_create,
+    favourite_set,
+    staff_totp_device,
+    staff_totp_disable,
+    staff_totp_enrolment_confirm,
+    staff_totp_enrolment_start,
+)
 
 ORDERS_PER_PAGE = 25
 REFILLS_PER_PAGE = 25
 UPDATES_PER_PAGE = 50
 RECENT_ORDERS = 10
 MASS_RESULTS_SESSION_KEY = "mass_order_results"
+SEARCH_MAX_LENGTH = 200
+# An id typed in a search box or a filter: ASCII digits that fit a bigint ("²" is a digit to str.isdigit).
+ID_TEXT = re.compile(r"[0-9]{1,18}")
 
 S = Order.Status
 # The tabs of the orders page, in the words customers (and /api/v2) use: the panel's own
@@ -60,20 +88,54 @@ STATUS_TABS: dict[str, tuple[str, tuple[str, ...]]] = {
     "canceled": ("Canceled", (S.CANCELED,)),
 }
 TAB_OF_STATUS = {status: tab for tab, (_, statuses) in STATUS_TABS.items() for status in statuses}
+# The orders page's kinds (each its own address and sidebar entry, with the status tabs within).
+ORDER_KINDS: dict[str, tuple[str, Q]] = {
+    "dripfeed": ("Drip-feed", Q(runs__isnull=False)),
+    "subscriptions": ("Subscriptions", Q(service__type__iexact="subscriptions")),
+}
+
+
+def _refill_waits(orders: list[Order]) -> dict[int, str]:
+    """Why a refill cannot be asked for now, per order: one already open, or the cooldown since the last.
+
+    The same rules as refill_request (which decides): the page only leaves out a button that
+    would be refused.
+    """
+    now = timezone.now()
+    waits: dict[int, str] = {}
+    # A page holds at most ORDERS_PER_PAGE orders: their refills are few, the last one of each counts.
+    last = {r.order_id: r for r in Refill.objects.filter(order__in=orders).order_by("created_at", "id")}
+    for order_id, refill in last.items():
+        if refill.status in Refill.OPEN:
+            waits[order_id] = "Refill in progress"
+        elif refill.created_at > now - REFILL_COOLDOWN:
+            again = timezone.localtime(refill.created_at + REFILL_COOLDOWN)
+            waits[order_id] = f"Refill again after {again:%Y-%m-%d %H:%M}"
+    return waits
 
 
 def _order_rows(orders) -> list[Order]:
     """Orders with what the page shows of them: the customer's status words and the allowed actions."""
     rows = list(orders)
+    refillable = [o for o in rows if o.service.refill and o.status in (S.COMPLETED, S.PARTIAL)]
+    waits = _refill_waits(refillable) if refillable else {}
     for order in rows:
-        order.charge_shown = money_str(order.charge)
+        # What the customer paid in the end: the charge net of refunds (the refund shown beside it).
+        order.charge_shown = money_str(order.net_charge)
+        order.refunded_shown = money_str(order.refunded) if order.refunded else ""
         order.status_label = PROTOCOL_STATUS[order.status]
         order.status_tab = TAB_OF_STATUS[order.status]
-        order.can_refill = order.service.refill and order.status in (S.COMPLETED, S.PARTIAL)
-        order.can_cancel = order.cancel_requested_at is None and (
-            order.status == S.AWAITING or (order.service.cancel and order.status in (S.PLACING, *UPSTREAM_ACTIVE))
-        )
-        order.cancel_pending = order.cancel_requested_at is not None and order.status in ACTIVE
+        order.refill_wait = waits.get(order.pk, "")
+        # order_can_refill adds the refill guarantee and the panel's own drip-feeds to the button's rules.
+        order.can_refill = order in refillable and not order.refill_wait and order_can_refill(order=order)
+        if order.dripfeed_by_panel:
+            order.can_cancel = not order.runs_stopped and order.status in ACTIVE
+            order.cancel_pending = order.runs_stopped and order.status in ACTIVE
+        else:
+            order.can_cancel = order.cancel_requested_at is None and (
+                order.status == S.AWAITING or (order.service.cancel and order.status in (S.PLACING, *UPSTREAM_ACTIVE))
+            )
+            order.cancel_pending = order.cancel_requested_at is not None and order.status in ACTIVE
     return rows
 
 
@@ -83,7 +145,23 @@ def _priced(services) -> list:
     for service in rows:
         service.price_shown = money_str(service.price)
         service.price_unit = "per 1000" if service_rate_unit(service) == RATE_UNIT else "each"
+        service.average_shown = duration_words(service.average_completion)
+        service.refill_shown = refill_words(service)
+        service.package_price_shown = (
+            money_str(service_package_price(service=service)) if order_type_for(service.type).is_package else ""
+        )
     return rows
+
+
+def _search_query(request: HttpRequest) -> str:
+    """The search box's text, trimmed to what a search needs (NUL bytes never get here: see panel.middleware)."""
+    return request.GET.get("q", "").strip()[:SEARCH_MAX_LENGTH]
+
+
+def _id_param(value: str | None) -> int:
+    """An id from a query string or a hidden field, or 0 for anything that is not one."""
+    value = (value or "").strip()
+    return int(value) if ID_TEXT.fullmatch(value) else 0
 
 
 def _back(request: HttpRequest, default: str) -> HttpResponse:
@@ -98,10 +176,25 @@ def _back(request: HttpRequest, default: str) -> HttpResponse:
 # Auth
 
 
+def login_locked_out(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:
+    """What django-axes answers a locked-out sign-in, on /login/ and the admin's login alike."""
+    context = {"cooloff": wait_in_words(settings.LOGIN_COOLOFF_MINUTES * 60)}
+    return render(request, "registration/locked_out.html", context, status=429)
+
+
+def _too_many(form, message: str, wait: int) -> None:
+    form.add_error(None, f"{message}: try again in {wait_in_words(wait)}.")
+
+
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("dashboard")
     form = SignupForm(request.POST or None)
+    if request.method == "POST":
+        wait = rate_limit_hit(scope="signup", ident=client_ip(request), rate=settings.SIGNUP_RATE)
+        if wait:
+            _too_many(form, "Too many sign-ups from your address", wait)
+            return render(request, "registration/signup.html", {"form": form}, status=429)
     if request.method == "POST" and form.is_valid():
         try:
             user, _key = customer_create(
@@ -112,6 +205,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         except PanelError as error:
             form.add_error("username", error.message)
         else:
+            referral_signup(request, user)
             # The API key made with the account is not shown: keys are shown once, on the
             # Account page, where the customer makes one when they want it.
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
@@ -120,20 +214,70 @@ def signup(request: HttpRequest) -> HttpResponse:
     return render(request, "registration/signup.html", {"form": form})
 
 
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset page; the mail leaves from a Celery task, and requests are counted per
+    address and per e-mail (the same answer whether or not an account has that e-mail)."""
+
+    form_class = PasswordResetRequestForm
+
+    def form_valid(self, form):
+        checks = [
+            ("ip", client_ip(self.request), "Too many password reset requests from your address"),
+            ("email", form.cleaned_data["email"].lower(), "Too many password reset requests for this e-mail"),
+        ]
+        for scope, ident, message in checks:
+            wait = rate_limit_hit(scope=f"password-reset-{scope}", ident=ident, rate=settings.PASSWORD_RESET_RATE)
+            if wait:
+                _too_many(form, message, wait)
+                response = self.form_invalid(form)
+                response.status_code = 429
+                return response
+        return super().form_valid(form)
+
+
+@login_required
+def two_factor(request: HttpRequest) -> HttpResponse:
+    """Staff turn two-factor sign-in (TOTP) on or off; customers have no use for it yet."""
+    if not request.user.is_staff:
+        raise Http404("Two-factor sign-in is for staff accounts.")
+    device = staff_totp_device(user=request.user)
+    form = TwoFactorCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if device is None:
+                device = staff_totp_enrolment_confirm(user=request.user, token=form.cleaned_data["token"])
+                # This session has just shown a right code: the admin needs no second one.
+                otp_login(request, device)
+                messages.success(request, "Two-factor sign-in is on: the admin will ask for a code from your app.")
+            else:
+                staff_totp_disable(user=request.user, token=form.cleaned_data["token"])
+                messages.success(request, "Two-factor sign-in is off.")
+        except TwoFactorError as error:
+            form.add_error("token", error.message)
+        else:
+            return redirect("two_factor")
+    context = {"form": form, "device": device, "required": settings.STAFF_REQUIRE_2FA}
+    if device is None:
+        enrolment = staff_totp_enrolment_start(user=request.user)
+        url = enrolment.config_url
+        context["secret"] = parse_qs(urlsplit(url).query)["secret"][0]
+        # An inline <svg> (no script, no data: URL): allowed by our Content-Security-Policy.
+        context["qr_svg"] = mark_safe(segno.make(url, error="m").svg_inline(scale=4, omitsize=False))  # noqa: S308
+    response = render(request, "panel/two_factor.html", context)
+    add_never_cache_headers(response)
+    return response
+
+
 # Pages
 
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    mine = Order.objects.filter(user=request.user)
-    totals = mine.aggregate(
-        spent=Sum(F("charge") - F("refunded")),
-        count=Count("id"),
-        active=Count("id", filter=Q(status__in=ACTIVE)),
-    )
+    mine = customer_orders(user=request.user)
+    totals = customer_order_totals(user=request.user)
     context = {
         "balance": money_str(request.user.balance),
-        "spent": money_str(totals["spent"] or Decimal("0")),
+        "spent": money_str(totals["spent"]),
         "order_count": totals["count"],
         "active_count": totals["active"],
         "order_rows": _order_rows(mine.select_related("service")[:RECENT_ORDERS]),
@@ -145,6 +289,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def new_order(request: HttpRequest) -> HttpResponse:
     catalog = _priced(services_for_sale())
     by_id = {service.pk: service for service in catalog}
+    favourites = favourite_service_ids(user=request.user)
     form = NewOrderForm(request.POST or None, services=services_for_sale())
     if request.method == "POST" and form.is_valid():
         try:
@@ -158,19 +303,18 @@ def new_order(request: HttpRequest) -> HttpResponse:
             )
             return redirect("orders")
 
-    try:
-        chosen_id = int(request.POST.get("service") or request.GET.get("service") or 0)
-    except ValueError:
-        chosen_id = 0
+    chosen_id = _id_param(request.POST.get("service") or request.GET.get("service"))
     categories = list({service.category_id: service.category for service in catalog}.values())
     selected = by_id.get(chosen_id)
     if selected is None:
-        try:
-            category_id = int(request.GET.get("category") or 0)
-        except ValueError:
-            category_id = 0
+        category_id = _id_param(request.GET.get("category"))
         selected = next((s for s in catalog if s.category_id == category_id), catalog[0] if catalog else None)
 
+    selected_package_price = (
+        money_str(service_package_price(service=selected))
+        if selected and order_type_for(selected.type).is_package
+        else ""
+    )
     shown = set(service_order_fields(selected)) if selected else set()
     required = set(service_required_fields(selected)) if selected else set()
     dripfeed_on = bool(selected and service_takes_dripfeed(selected) and request.POST.get("dripfeed"))
@@ -183,12 +327,18 @@ def new_order(request: HttpRequest) -> HttpResponse:
         "balance": money_str(request.user.balance),
         "selected_rate": money_str(selected.price) if selected else "",
         "selected_unit": ("per 1000" if service_rate_unit(selected) == RATE_UNIT else "each") if selected else "",
+        "selected_price_by": service_price_by(selected) if selected else "",
+        "selected_refill": refill_words(selected) if selected else "",
+        "selected_average": duration_words(selected.average_completion) if selected else "",
+        "selected_package_price": selected_package_price,
+        "hold_posts": SUBSCRIPTION_HOLD_POSTS,
         "categories": categories,
         "catalog": catalog,
         "selected": selected,
         "selected_takes_dripfeed": bool(selected and service_takes_dripfeed(selected)),
         "order_fields": order_fields,
-        "services_data": [service_for_js(service) for service in catalog],
+        "services_data": [{**service_for_js(s), "favourite": s.pk in favourites} for s in catalog],
+        "favourites": [service for service in catalog if service.pk in favourites],
     }
     return render(request, "panel/new_order.html", context)
 
@@ -219,16 +369,22 @@ def mass_order(request: HttpRequest) -> HttpResponse:
         request.session[MASS_RESULTS_SESSION_KEY] = results
         return redirect("mass_order")
     results = request.session.pop(MASS_RESULTS_SESSION_KEY, None) if request.method == "GET" else None
-    return render(request, "panel/mass_order.html", {"form": form, "results": results})
+    refused = [result["text"] for result in results or () if not result["order"]]
+    if refused:
+        # The refused lines wait in the box, to be fixed and sent again.
+        form = MassOrderForm(initial={"orders": "\n".join(refused)})
+    return render(request, "panel/mass_order.html", {"form": form, "results": results, "refused": len(refused)})
 
 
 @login_required
-def orders(request: HttpRequest) -> HttpResponse:
-    mine = Order.objects.filter(user=request.user)
+def orders(request: HttpRequest, kind: str = "") -> HttpResponse:
+    mine = customer_orders(user=request.user)
+    if kind:
+        mine = mine.filter(ORDER_KINDS[kind][1])
     tab = request.GET.get("status", "")
     if tab not in STATUS_TABS:
         tab = ""
-    query = request.GET.get("q", "").strip()[:200]
+    query = _search_query(request)
     counts = dict(mine.order_by().values_list("status").annotate(n=Count("id")))
     tabs = [{"key": "", "label": "All", "count": sum(counts.values())}] + [
         {"key": key, "label": label, "count": sum(counts.get(s, 0) for s in statuses)}
@@ -239,7 +395,7 @@ def orders(request: HttpRequest) -> HttpResponse:
         listed = listed.filter(status__in=STATUS_TABS[tab][1])
     if query:
         match = Q(link__icontains=query)
-        if query.isdigit() and len(query) <= 18:
+        if ID_TEXT.fullmatch(query):
             match |= Q(pk=int(query))
         listed = listed.filter(match)
     page = Paginator(listed, ORDERS_PER_PAGE).get_page(request.GET.get("page"))
@@ -250,6 +406,8 @@ def orders(request: HttpRequest) -> HttpResponse:
         "tab": tab,
         "query": query,
         "page_params": urlencode({k: v for k, v in (("status", tab), ("q", query)) if v}),
+        "kind": kind,
+        "kind_label": ORDER_KINDS[kind][0] if kind else "",
     }
     return render(request, "panel/orders.html", context)
 
@@ -277,12 +435,18 @@ def order_refill(request: HttpRequest, order_id: int) -> HttpResponse:
 def order_cancel(request: HttpRequest, order_id: int) -> HttpResponse:
     _own_order_or_404(request, order_id)
     try:
-        order = order_cancel_request(user=request.user, order_id=order_id)
+        order = customer_order_cancel(user=request.user, order_id=order_id)
     except PanelError as error:
         messages.error(request, f"Order {order_id}: {error.message}")
     else:
         if order.status == S.CANCELED:
             messages.success(request, f"Order {order_id} cancelled and {money_str(order.refunded)} refunded.")
+        elif order.dripfeed_by_panel:
+            messages.success(
+                request,
+                f"Order {order_id}: the runs not yet placed are stopped and {money_str(order.refunded)} refunded; "
+                "the runs under way are cancelled at the provider where it allows.",
+            )
         else:
             messages.success(request, f"Cancellation of order {order_id} requested from the provider.")
     return _back(request, "orders")
@@ -302,20 +466,70 @@ def refills(request: HttpRequest) -> HttpResponse:
 def services(request: HttpRequest) -> HttpResponse:
     listed = services_for_sale()
     categories = Category.objects.filter(pk__in=listed.values("category_id")).order_by("sort_order", "name")
-    try:
-        category_id = int(request.GET.get("category") or 0)
-    except ValueError:
-        category_id = 0
-    query = request.GET.get("q", "").strip()[:200]
+    category_id = _id_param(request.GET.get("category"))
+    query = _search_query(request)
     if category_id:
         listed = listed.filter(category_id=category_id)
     if query:
         match = Q(name__icontains=query)
-        if query.isdigit() and len(query) <= 18:
+        if ID_TEXT.fullmatch(query):
             match |= Q(pk=int(query))
         listed = listed.filter(match)
-    context = {"services": _priced(listed), "categories": categories, "category_id": category_id, "query": query}
+    context = {
+        "services": _priced(listed),
+        "categories": categories,
+        "category_id": category_id,
+        "query": query,
+        "favourites": favourite_service_ids(user=request.user),
+    }
     return render(request, "panel/services.html", context)
+
+
+@login_required
+def products(request: HttpRequest) -> HttpResponse:
+    """Seed 003's products: sold per unit, with their stock as the provider last reported it."""
+    return render(request, "panel/products.html", {"products": _priced(services_for_sale(kind=Service.Kind.PRODUCT))})
+
+
+@login_required
+def product_order(request: HttpRequest, product_id: int) -> HttpResponse:
+    product = services_for_sale(kind=Service.Kind.PRODUCT).filter(pk=product_id).first()
+    if product is None:
+        raise Http404("No such product.")
+    form = ProductOrderForm(request.POST or None, product=product)
+    if request.method == "POST" and form.is_valid():
+        try:
+            order = order_create(
+                user=request.user, service_id=product.pk, data=form.order_data(), kind=Service.Kind.PRODUCT
+            )
+        except PanelError as error:
+            form.add_order_error(error)
+        else:
+            messages.success(
+                request, f"Order {order.pk} received: {money_str(order.charge)} {settings.PANEL_CURRENCY} charged."
+            )
+            return redirect("orders")
+    context = {"form": form, "product": _priced([product])[0], "balance": money_str(request.user.balance)}
+    return render(request, "panel/product_order.html", context)
+
+
+@login_required
+@require_POST
+def service_favourite(request: HttpRequest, service_id: int) -> HttpResponse:
+    """Star or unstar a service: JSON for the page's script, a redirect back for a plain form."""
+    wants_json = request.headers.get("Accept", "").startswith("application/json")
+    try:
+        favourite = favourite_set(
+            user=request.user, service_id=service_id, favourite=request.POST.get("favourite") == "1"
+        )
+    except PanelError as error:
+        if wants_json:
+            return JsonResponse({"error": error.message}, status=404)
+        messages.error(request, f"Service {service_id}: {error.message}")
+        return _back(request, "services")
+    if wants_json:
+        return JsonResponse({"service": service_id, "favourite": favourite})
+    return _back(request, "services")
 
 
 @login_required
@@ -360,215 +574,12 @@ def updates(request: HttpRequest) -> HttpResponse:
 # The API documentation page
 
 
-def _json(value: object) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False)
-
-
-def _param(name: str) -> str:
-    if name in FIELD_TEXT:
-        label, help_text = FIELD_TEXT[name]
-        text = help_text or label
-    else:
-        text = name.replace("_", " ").capitalize()
-    if name == "delay":
-        text = f"Delay in minutes. Possible values: {', '.join(map(str, SUBSCRIPTION_DELAYS))}"
-    if name == "quantity":
-        text = "Needed quantity"
-    if name == "link":
-        text = "Link to page"
-    return text
-
-
-def _add_variants() -> list[dict]:
-    """One parameter table per order type, with the type names that share it."""
-    variants: dict[tuple, dict] = {}
-    for type_name, kind in ORDER_TYPES.items():
-        key = (kind.needs, kind.optional)
-        if key not in variants:
-            params = [{"name": name, "text": _param(name)} for name in kind.needs]
-            for name in kind.optional:
-                text = _param(name)
-                if name == "runs":
-                    text = "Runs to deliver (drip-feed services only)"
-                elif name == "interval":
-                    text = "Interval in minutes (drip-feed services only)"
-                params.append({"name": f"{name} (optional)", "text": text})
-            variants[key] = {"types": [], "params": params}
-        variants[key]["types"].append(type_name.title())
-    return list(variants.values())
-
-
-def _api_sections(currency: str) -> list[dict]:
-    status = {"charge": "0.27819", "start_count": "3572", "status": "Partial", "remains": "157", "currency": currency}
-    return [
-        {
-            "id": "services",
-            "title": "Service list",
-            "params": [("action", "services")],
-            "example": _json(
-                [
-                    {
-                        "service": 1,
-                        "name": "Followers",
-                        "type": "Default",
-                        "category": "First Category",
-                        "rate": "0.90",
-                        "min": "50",
-                        "max": "10000",
-                        "refill": True,
-                        "cancel": True,
-                        "dripfeed": False,
-                        "desc": "Real-looking followers, 10k/day",
-                    },
-                    {
-                        "service": 2,
-                        "name": "Comments",
-                        "type": "Custom Comments",
-                        "category": "Second Category",
-                        "rate": "8.00",
-                        "min": "10",
-                        "max": "1500",
-                        "refill": False,
-                        "cancel": True,
-                        "dripfeed": False,
-                        "desc": "",
-                    },
-                ]
-            ),
-        },
-        {
-            "id": "add",
-            "title": "Add order",
-            "params": [("action", "add"), ("service", "Service ID")],
-            "variants": _add_variants(),
-            "example": _json({"order": 23501}),
-        },
-        {
-            "id": "status",
-            "title": "Order status",
-            "params": [("action", "status"), ("order", "Order ID")],
-            "example": _json(status),
-        },
-        {
-            "id": "multi-status",
-            "title": "Multiple orders status",
-            "params": [("action", "status"), ("orders", "Order IDs (separated by a comma, up to 100 IDs)")],
-            "example": _json(
-                {
-                    "1": status,
-                    "10": {"error": "Incorrect order ID"},
-                    "100": {
-                        "charge": "1.44219",
-                        "start_count": "234",
-                        "status": "In progress",
-                        "remains": "10",
-                        "currency": currency,
-                    },
-                }
-            ),
-        },
-        {
-            "id": "refill",
-            "title": "Create refill",
-            "params": [("action", "refill"), ("order", "Order ID")],
-            "example": _json({"refill": "1"}),
-        },
-        {
-            "id": "multi-refill",
-            "title": "Create multiple refill",
-            "params": [("action", "refill"), ("orders", "Order IDs (separated by a comma, up to 100 IDs)")],
-            "example": _json(
-                [
-                    {"order": 1, "refill": 1},
-                    {"order": 2, "refill": 2},
-                    {"order": 3, "refill": {"error": "Incorrect order ID"}},
-                ]
-            ),
-        },
-        {
-            "id": "refill-status",
-            "title": "Get refill status",
-            "params": [("action", "refill_status"), ("refill", "Refill ID")],
-            "example": _json({"status": "Completed"}),
-        },
-        {
-            "id": "multi-refill-status",
-            "title": "Get multiple refill status",
-            "params": [("action", "refill_status"), ("refills", "Refill IDs (separated by a comma, up to 100 IDs)")],
-            "example": _json(
-                [
-                    {"refill": 1, "status": "Completed"},
-                    {"refill": 2, "status": "Rejected"},
-                    {"refill": 3, "status": {"error": "Refill not found"}},
-                ]
-            ),
-        },
-        {
-            "id": "cancel",
-            "title": "Create cancel",
-            "params": [("action", "cancel"), ("orders", "Order IDs (separated by a comma, up to 100 IDs)")],
-            "example": _json([{"order": 9, "cancel": {"error": "Incorrect order ID"}}, {"order": 2, "cancel": 2}]),
-        },
-        {
-            "id": "balance",
-            "title": "User balance",
-            "params": [("action", "balance")],
-            "example": _json({"balance": "100.84292", "currency": currency}),
-        },
-    ]
-
-
-PYTHON_EXAMPLE = """\
-import requests
-
-API_URL = "{url}"
-API_KEY = "your-api-key"
-
-
-def call(action, **params):
-    answer = requests.post(API_URL, data={{"key": API_KEY, "action": action, **params}}, timeout=30).json()
-    if isinstance(answer, dict) and "error" in answer:
-        raise RuntimeError(answer["error"])
-    return answer
-
-
-print(call("balance"))
-services = call("services")
-order = call("add", service=services[0]["service"], link="https://instagram.com/p/abc", quantity=100)
-print(call("status", order=order["order"]))
-print(call("status", orders="1,2,3"))
-"""
-
-PHP_EXAMPLE = """\
-<?php
-$apiUrl = '{url}';
-$apiKey = 'your-api-key';
-
-function call($action, $params = []) {{
-    global $apiUrl, $apiKey;
-    $ch = curl_init($apiUrl);
-    curl_setopt($ch, CURLOPT_POST, true);
-    $fields = array_merge(['key' => $apiKey, 'action' => $action], $params);
-    curl_setopt($ch, CURLOPT_POSTFIELDS, http_build_query($fields));
-    curl_setopt($ch, CURLOPT_RETURNTRANSFER, true);
-    curl_setopt($ch, CURLOPT_TIMEOUT, 30);
-    $answer = json_decode(curl_exec($ch), true);
-    curl_close($ch);
-    return $answer;
-}}
-
-print_r(call('balance'));
-$order = call('add', ['service' => 1, 'link' => 'https://instagram.com/p/abc', 'quantity' => 100]);
-print_r(call('status', ['order' => $order['order']]));
-"""
-
-
 @login_required
 def api_docs(request: HttpRequest) -> HttpResponse:
     url = request.build_absolute_uri(reverse("api_v2"))
     context = {
         "api_url": url,
-        "sections": _api_sections(settings.PANEL_CURRENCY),
+        "sections": api_sections(currency=settings.PANEL_CURRENCY),
         "python_example": PYTHON_EXAMPLE.format(url=url),
         "php_example": PHP_EXAMPLE.format(url=url),
     }

@@ -13,7 +13,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("password/change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
-    path("password/reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path("password/reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path("password/reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
     path(
         "password/reset/<uidb64>/<token>/",
@@ -25,13 +25,19 @@ urlpatterns = [
     path("orders/new/", views.new_order, name="new_order"),
     path("orders/mass/", views.mass_order, name="mass_order"),
     path("orders/", views.orders, name="orders"),
+    path("orders/drip-feed/", views.orders, {"kind": "dripfeed"}, name="orders_dripfeed"),
+    path("orders/subscriptions/", views.orders, {"kind": "subscriptions"}, name="orders_subscriptions"),
     path("orders/<int:order_id>/refill/", views.order_refill, name="order_refill"),
     path("orders/<int:order_id>/cancel/", views.order_cancel, name="order_cancel"),
     path("refills/", views.refills, name="refills"),
     # Catalog and account
     path("services/", views.services, name="services"),
+    path("products/", views.products, name="products"),
+    path("products/<int:product_id>/order/", views.product_order, name="product_order"),
+    path("services/<int:service_id>/favourite/", views.service_favourite, name="service_favourite"),
     path("updates/", views.updates, name="updates"),
     path("account/", views.account, name="account"),
     path("account/api-key/", views.api_key_new, name="api_key_new"),
+    path("account/two-factor/", views.two_factor, name="two_factor"),
     path("api/", views.api_docs, name="api_docs"),
 ]

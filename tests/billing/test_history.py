@@ -40,7 +40,7 @@ def test_the_page_lists_exactly_the_customers_ledger_with_links(customer_client,
     assert "secret order" not in page and "999" not in page
     assert f'<a href="/funds/deposits/{history.pk}/">Deposit {history.pk}</a>' in page
     assert '<a href="/orders/?q=41">Order 41</a>' in page
-    assert ">-7.50000<" in page and ">45.00000<" in page
+    assert ">-7.50<" in page and ">45.00<" in page  # the money filter: exact, trailing zeros cut
 
 
 def _attr(page: str, marker: str) -> list[str]:
@@ -54,8 +54,10 @@ def test_filters_by_kind_and_date(customer_client, customer, history):
     today = timezone.localdate().isoformat()
     recent = customer_client.get(f"/transactions/?date_from={today}&date_to={today}").content.decode()
     assert len(_attr(recent, 'data-entry-id="')) == 2
-    bad = customer_client.get("/transactions/?date_from=2026-13-45&kind=nonsense&date_to=%00")
+    bad = customer_client.get("/transactions/?date_from=2026-13-45&kind=nonsense&date_to=2026-02-30")
     assert bad.status_code == 200
+    # A NUL byte is refused before any view runs (panel.middleware): the client's mistake, a 400.
+    assert customer_client.get("/transactions/?date_to=%00").status_code == 400
     assert len(_attr(bad.content.decode(), 'data-entry-id="')) == 3
 
 
@@ -88,7 +90,7 @@ def test_the_deposits_page_shows_method_amount_status_and_reference(customer_cli
         bonus_amount=Decimal("0.5"),
     )
     page = customer_client.get("/funds/deposits/").content.decode()
-    for text in ("Cryptomus", "10.00000", "Credited", "62f88b36-a9d5", "0.50000 bonus"):
+    for text in ("Cryptomus", ">10.00<", "Credited", "62f88b36-a9d5", "0.50 bonus"):
         assert text in page
 
 

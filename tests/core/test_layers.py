@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("panel", "orders", "providers", "billing", "core")
+PACKAGES = ("panel", "support", "orders", "providers", "billing", "core")
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 
@@ -47,6 +47,8 @@ def test_the_tree_keeps_its_layers(tree):
         ("providers/services.py", "import billing.services"),
         ("billing/services.py", "import providers.models"),
         ("orders/models.py", "import panel.views"),
+        ("orders/models.py", "import support.models"),
+        ("billing/services.py", "import support.services"),
     ],
 )
 def test_an_import_that_runs_up_or_across_fails_lint(tree, module, wrong_import):

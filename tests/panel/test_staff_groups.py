@@ -1,4 +1,4 @@
-"""The two groups an operator hands out hold exactly what they promise (created by panel/migrations/0002)."""
+"""The two groups an operator hands out hold exactly what they promise (panel/migrations/0002, support/0002)."""
 
 import importlib
 
@@ -17,6 +17,8 @@ SUPPORT = {
     "orders.attach_upstream_id",
     "orders.cancel_refund_order",
     "panel.view_user",
+    "support.handle_ticket",
+    "support.view_ticket",
 }
 FINANCE = {
     "billing.view_fundsrequest",
@@ -26,6 +28,12 @@ FINANCE = {
     "billing.view_paymentmethod",
     "orders.view_dashboard",
     "panel.view_user",
+    # billing/migrations/0006: affiliate payouts and deposit reversals.
+    "billing.approve_affiliate_payout",
+    "billing.view_affiliatepayout",
+    "billing.view_affiliateaccount",
+    "billing.view_affiliateentry",
+    "billing.reverse_deposit",
 }
 
 

@@ -1,7 +1,8 @@
 // The new-order page: filter services by category or search, show the chosen service's
 // fields and details, and price the order as the customer types. The server decides: this
-// only mirrors order_create's rule (rate × quantity / 1000 × runs, or rate × quantity for a
-// product sold per unit; a package costs its rate).
+// only mirrors orders.pricing.order_price (rate × units / 1000 × runs, or rate × quantity for a
+// product sold per unit; a package's units are its size; a subscription's max × posts, or max ×
+// the hold's posts when unlimited).
 // Upstream text (names, descriptions) goes in through textContent / Option(), never as HTML.
 (function () {
   "use strict";
@@ -11,6 +12,7 @@
   if (!form || !dataNode) return;
 
   const services = JSON.parse(dataNode.textContent);
+  const FAVOURITES = "favourites"; // the category select's first choice: the customer's starred services
   const byId = new Map(services.map((s) => [s.id, s]));
   const categorySelect = document.getElementById("id_category");
   const categoryNames = new Map(Array.from(categorySelect.options).map((o) => [Number(o.value), o.text]));
@@ -33,10 +35,12 @@
   }
 
   function money(value) {
-    // As billing.money.money_str writes it: five decimals at most, two at least.
-    let out = (Math.round(value * 1e5) / 1e5).toFixed(5).replace(/0+$/, "");
+    // A charge as the `money:"exact"` filter writes it: five decimals at most, the display places at least.
+    const places = parseInt(form.dataset.places || "2", 10);
+    const out = (Math.round(value * 1e5) / 1e5).toFixed(5).replace(/0+$/, "");
     const [whole, fraction = ""] = out.split(".");
-    return whole + "." + fraction.padEnd(2, "0");
+    const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    return fraction.length || places ? grouped + "." + fraction.padEnd(places, "0") : grouped;
   }
 
   function wholeNumber(name) {
@@ -61,19 +65,20 @@
   }
 
   function label(service) {
-    return `${service.id} — ${service.name} — ${service.rate} ${currency} ${unit(service)}`;
+    return `${service.id} — ${service.name} — ${money(parseFloat(service.rate))} ${currency} ${unit(service)}`;
   }
 
   function fillServices() {
     const query = search.value.trim().toLowerCase();
     const chosen = Number(serviceSelect.value);
+    const favourites = categorySelect.value === FAVOURITES;
     const category = Number(categorySelect.value);
     const matches = query
       ? services.filter((s) => String(s.id).startsWith(query) || s.name.toLowerCase().includes(query))
-      : services.filter((s) => s.category === category);
+      : services.filter((s) => (favourites ? s.favourite : s.category === category));
     serviceSelect.replaceChildren();
     if (!matches.length) {
-      const none = new Option("No service matches", "");
+      const none = new Option(favourites && !query ? "No favourites yet: star a service" : "No service matches", "");
       none.disabled = true;
       serviceSelect.add(none);
     }
@@ -104,6 +109,25 @@
     if (formErrors) formErrors.hidden = true;
   }
 
+  const choiceOptions = new Map();
+  for (const select of form.querySelectorAll("select[data-choice]")) {
+    choiceOptions.set(select.name, Array.from(select.options).map((o) => [o.value, o.text]));
+  }
+
+  function showChoices(service) {
+    // A choice's values depend on the service's provider: keep only those it accepts.
+    for (const [name, options] of choiceOptions) {
+      const select = form.elements[name];
+      const allowed = service && service.choices[name] ? new Set(service.choices[name].map(String)) : null;
+      const chosen = select.value;
+      select.replaceChildren();
+      for (const [value, label] of options) {
+        if (value === "" || !allowed || allowed.has(value)) select.add(new Option(label, value));
+      }
+      select.value = allowed && !allowed.has(chosen) ? "" : chosen;
+    }
+  }
+
   function showService(service) {
     const fields = new Set(service ? service.fields : []);
     const required = new Set(service ? service.required : []);
@@ -115,25 +139,56 @@
       const mark = row.querySelector("[data-required-mark]");
       if (mark) mark.hidden = !required.has(name);
     }
+    showChoices(service);
     submit.disabled = !service;
     document.getElementById("service-info").hidden = !service;
     if (!service) return;
-    if (categorySelect.value !== String(service.category) && !search.value.trim()) {
+    showFavourite(service);
+    const inFavourites = categorySelect.value === FAVOURITES && service.favourite;
+    if (categorySelect.value !== String(service.category) && !search.value.trim() && !inFavourites) {
       categorySelect.value = String(service.category);
     }
     text("service-name", service.name);
-    text("service-rate", service.rate);
+    text("service-rate", money(parseFloat(service.rate)));
     text("service-rate-unit", unit(service));
     text("require-hint", service.require || "");
     text("service-min", String(service.min));
     text("service-max", String(service.max));
-    text("service-refill", service.refill ? "Yes" : "No");
+    text("service-refill", service.refill_words);
+    text("service-average-time", service.average_time);
     text("service-cancel", service.cancel ? "Yes" : "No");
     text("quantity-limits", `Min ${service.min} – Max ${service.max}`);
+    text("package-price", service.package_price ? `${service.min} for ${service.package_price} ${currency}` : "");
+    document.getElementById("package-price").hidden = !service.package_price;
+    document.getElementById("package-label").hidden = !service.package_price;
+    text("posts-hold", service.price_by === "subscription" ? `Empty: unlimited, charged as ${service.hold_posts} posts up front.` : "");
     const description = document.getElementById("service-description");
     description.textContent = service.description;
     description.hidden = !service.description;
   }
+
+  // The star beside the chosen service's name: its form follows the choice (panel.js sends it).
+  const favouriteForm = document.getElementById("favourite-form");
+  const favouriteOption = categorySelect.querySelector(`option[value="${FAVOURITES}"]`);
+
+  function showFavourite(service) {
+    if (!favouriteForm) return;
+    favouriteForm.action = favouriteForm.dataset.urlTemplate.replace("/0/", `/${service.id}/`);
+    favouriteForm.elements.favourite.value = service.favourite ? "0" : "1";
+    const button = favouriteForm.querySelector("button");
+    button.dataset.serviceId = String(service.id);
+    button.setAttribute("aria-pressed", String(Boolean(service.favourite)));
+    favouriteForm.querySelector(".favourite-name").textContent = service.name;
+  }
+
+  document.addEventListener("favourite-changed", (event) => {
+    const service = byId.get(event.detail.service);
+    if (!service) return;
+    service.favourite = event.detail.favourite;
+    if (favouriteOption) {
+      favouriteOption.text = `★ Favourites (${services.filter((s) => s.favourite).length})`;
+    }
+  });
 
   function price() {
     const service = current();
@@ -142,9 +197,10 @@
     if (service) {
       const rate = parseFloat(service.rate);
       if (service.price_by === "package") {
-        total = rate;
+        total = parseFloat(service.package_price);
       } else if (service.price_by === "subscription") {
-        units = wholeNumber("max") * wholeNumber("posts");
+        const posts = form.elements.posts && form.elements.posts.value.trim() ? wholeNumber("posts") : service.hold_posts;
+        units = wholeNumber("max") * (posts + wholeNumber("old_posts"));
         total = units ? (rate * units) / service.per : null;
       } else if (service.price_by.startsWith("lines:")) {
         units = lineCount(service.price_by.slice("lines:".length));
