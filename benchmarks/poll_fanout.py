@@ -1,7 +1,7 @@
 """Poll fan-out: how old the least recently polled order gets, with Celery workers over Redis.
 
     python benchmarks/poll_fanout.py [--orders 100000] [--providers 10] [--latency-ms 300] [--workers 4]
-        [--interval 60] [--phase-seconds 240 240] [--sample-seconds 5]
+        [--interval 60] [--phase-seconds 270 240] [--sample-seconds 5]
 
 The README's worker setup: `--providers` simulated providers (each in its own child process,
 answering every call after `--latency-ms`), `--orders` active orders spread evenly over them
@@ -16,8 +16,9 @@ Every `--sample-seconds` it records, per provider, the oldest "last polled" age 
 orders: now - min(last_polled_at), an order never polled counting from the start of the run.
 Phase A: every provider healthy. Phase B: the last provider hangs (its calls never answer; the
 client gives up at PROVIDER_REQUEST_DEADLINE) while the others go on. The figure of a phase is
-the highest oldest age of the healthy providers once the phase has settled (A: after every order
-was polled once; B: one ideal period after the hang began).
+the highest oldest age of the healthy providers once the phase has settled (A: one sweep after
+every order was polled once; B: one ideal period after the hang began). The status calls are timed
+at the simulators: per call, per sweep, and from one run of a provider to its next.
 
 Expected: each call asks about 100 orders, a provider's calls are sequential (one task holds
 its lock) and min(workers, providers) providers are polled at once, so at best every order is
@@ -64,7 +65,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=4, help="Celery worker processes on the polling queue")
     parser.add_argument("--interval", type=int, default=60, help="ORDER_POLL_INTERVAL: seconds between dispatches")
     parser.add_argument(
-        "--phase-seconds", type=float, nargs=2, default=[240, 240], metavar=("A", "B"), help="length of each phase"
+        "--phase-seconds", type=float, nargs=2, default=[270, 240], metavar=("A", "B"), help="length of each phase"
     )
     parser.add_argument("--sample-seconds", type=float, default=5)
     args = parser.parse_args()
@@ -236,8 +237,9 @@ def main() -> int:
 
     settled_a = next((t for t, _, _, never in samples if never == 0), math.inf)
     phases = (
-        # name, samples window (B: from one ideal period after the hang began), calls window
-        ("A", "A: all healthy", settled_a, hung_at[0], settled_a, hung_at[0], calls_before, calls_at_switch, 0),
+        # name, samples window (A: one sweep after every order was polled once, which leaves the first
+        # round's leftovers out; B: one ideal period after the hang began), calls window
+        ("A", "A: all healthy", settled_a + sweep, hung_at[0], settled_a, hung_at[0], calls_before, calls_at_switch, 0),
         ("B", "B: one hangs", hung_at[0] + ideal, math.inf, hung_at[0], math.inf, calls_at_switch, calls_end, 1),
     )
     rows, calls_rows, figures, per_call = [], [], {}, {}
