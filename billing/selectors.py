@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing.models import AffiliateAccount, AffiliateEntry, AffiliatePayout, FundsRequest, LedgerEntry
+from core.ids import id_parse
 from core.money import money_sum_field
 
 
@@ -97,7 +98,7 @@ def ledger_link(reference: str) -> tuple[str, str] | None:
     if kind == "transfer":
         return "Affiliates", reverse("affiliates")
     number = number.split(":", 1)[0]
-    if not number.isdigit():
+    if id_parse(number) is None:
         return None
     if kind == "order":
         return f"Order {number}", reverse("orders") + f"?q={number}"

@@ -50,7 +50,7 @@ from billing.models import (
     WebhookLog,
 )
 from core.errors import PanelError
-from core.money import MONEY_QUANTUM, money_round, money_str
+from core.money import MONEY_QUANTUM, money_display, money_round, money_str
 
 Kind = LedgerEntry.Kind
 CREDIT_KINDS = {Kind.DEPOSIT, Kind.BONUS, Kind.REFUND, Kind.ADJUSTMENT, Kind.AFFILIATE}
@@ -276,9 +276,9 @@ def funds_request_create(*, user_id: int, method_id: int, amount: Decimal, note:
         raise FundsRequestInvalid(f"The amount must be a number with at most {settings.MONEY_DECIMAL_PLACES} decimals.")
     low, high = deposit_amount_bounds(method=method)
     if amount < low:
-        raise FundsRequestInvalid(f"The minimum for {method.name} is {low:,.2f}.")
+        raise FundsRequestInvalid(f"The minimum for {method.name} is {money_display(low, exact=True)}.")
     if amount > high:
-        raise FundsRequestInvalid(f"The maximum for {method.name} is {high:,.2f}.")
+        raise FundsRequestInvalid(f"The maximum for {method.name} is {money_display(high, exact=True)}.")
     if method.gateway and -amount.as_tuple().exponent > GATEWAY_DECIMAL_PLACES:
         raise FundsRequestInvalid(f"{method.name} takes amounts in cents: at most 2 decimals.")
     deposit = FundsRequest(user_id=user_id, method=method, amount=amount, note=note[:255])

@@ -44,6 +44,7 @@ from billing.services import (
     deposit_start,
     funds_request_create,
 )
+from core.client_ip import client_ip
 from core.errors import PanelError
 from core.money import money_display, money_form_field, money_str
 
@@ -103,9 +104,8 @@ class AddFundsForm(forms.Form):
         if method is not None and amount is not None:
             low, high = deposit_amount_bounds(method=method)
             if not low <= amount <= high:
-                self.add_error(
-                    "amount", f"{method.name} takes from {low:,.2f} to {high:,.2f} {settings.PANEL_CURRENCY}."
-                )
+                low, high = money_display(low, exact=True), money_display(high, exact=True)
+                self.add_error("amount", f"{method.name} takes from {low} to {high} {settings.PANEL_CURRENCY}.")
         return cleaned
 
 
@@ -228,9 +228,7 @@ def payment_webhook(request: HttpRequest, gateway: str) -> HttpResponse:
         headers={k.lower(): v[:500] for k, v in request.headers.items() if k.lower() in LOGGED_HEADERS},
         form=request.POST.dict() if is_form else {},
     )
-    log = deposit_notification_receive(
-        gateway_code=gateway, notification=notification, remote_addr=request.META.get("REMOTE_ADDR")
-    )
+    log = deposit_notification_receive(gateway_code=gateway, notification=notification, remote_addr=client_ip(request))
     return HttpResponse(log.message or "OK", status=log.http_status, content_type="text/plain; charset=utf-8")
 
 
@@ -263,7 +261,7 @@ def test_gateway_confirm(request: HttpRequest, deposit_id: int) -> HttpResponse:
     log = deposit_notification_receive(
         gateway_code=TestGateway.code,
         notification=gateway.notification_for(reference=deposit.reference, amount=amount),
-        remote_addr=request.META.get("REMOTE_ADDR"),
+        remote_addr=client_ip(request),
     )
     if log.http_status >= 400:
         messages.error(request, f"The test payment was refused: {log.message}")

@@ -14,6 +14,7 @@ from django.utils.html import format_html
 
 from core.errors import PanelError
 from core.staff import admin_permission_view
+from orders.customer_prices import CustomerDiscount, CustomerRate
 from orders.models import Alert, Category, Order, OrderEvent, Refill, Service, ServiceAlternative, ServiceChange
 from orders.services.catalog import (
     catalog_reprice,
@@ -22,12 +23,27 @@ from orders.services.catalog import (
     services_sync,
     sync_progress,
 )
+from orders.services.customer_prices import discount_services_below_cost
 from orders.services.failover import service_alternative_check
 from orders.services.ordering import order_cancel_refund, order_review_attach, order_review_resend
 from orders.services.transitions import FINAL
 from providers.errors import ProviderError
 from providers.models import Provider, ProviderService
-from providers.services import provider_balance_check, provider_connect
+from providers.services import provider_balance_check, provider_create, provider_update
+
+# What provider_create and provider_update take.
+PROVIDER_SETTINGS = [
+    "name",
+    "api_url",
+    "api_key",
+    "dialect",
+    "exchange_rate",
+    "is_active",
+    "markup_percent",
+    "markup_fixed",
+    "hold_new_services",
+    "low_balance_alert",
+]
 
 
 class ProviderForm(forms.ModelForm):
@@ -40,37 +56,31 @@ class ProviderForm(forms.ModelForm):
 
     class Meta:
         model = Provider
-        fields = [
-            "name",
-            "api_url",
-            "api_key",
-            "dialect",
-            "exchange_rate",
-            "is_active",
-            "markup_percent",
-            "markup_fixed",
-            "hold_new_services",
-            "low_balance_alert",
-        ]
+        fields = PROVIDER_SETTINGS
 
     def clean(self):
         cleaned = super().clean()
-        key = cleaned.get("api_key", "").strip()
-        if not self.instance.pk and not key:
+        if not self.instance.pk and not cleaned.get("api_key", "").strip():
             self.add_error("api_key", "The provider's API key is required.")
-        if self.errors:
-            return cleaned
-        if key:
-            self.instance.api_key = key
-        if not self.instance.pk or key or "api_url" in self.changed_data or "dialect" in self.changed_data:
-            self.instance.api_url = cleaned["api_url"]
-            self.instance.dialect = cleaned.get("dialect", "")
-            try:
-                provider_connect(provider=self.instance)
-            except (PanelError, ValueError) as error:
-                raise forms.ValidationError(f"Connection check failed: {getattr(error, 'message', error)}") from None
-            cleaned["dialect"] = self.instance.dialect
         return cleaned
+
+    def _post_clean(self):
+        """Once the fields are valid, the one service saves the provider: it checks the settings and the
+        connection, and nothing is saved if it refuses (the admin then shows its reason)."""
+        super()._post_clean()
+        if self.errors:
+            return
+        fields = {name: self.cleaned_data[name] for name in PROVIDER_SETTINGS if name != "api_key"}
+        key = self.cleaned_data.get("api_key", "")
+        try:
+            if self.instance.pk:
+                self.instance = provider_update(provider_id=self.instance.pk, api_key=key, **fields)
+            else:
+                self.instance = provider_create(api_key=key, **fields)
+        except ProviderError as error:
+            self.add_error(None, f"Connection check failed: {error.message}")
+        except PanelError as error:
+            self.add_error(None, error.message)
 
 
 @admin.register(Provider)
@@ -92,6 +102,9 @@ class ProviderAdmin(admin.ModelAdmin):
     search_fields = ("name", "api_url")
     readonly_fields = ("currency", "balance", "balance_checked_at", "last_sync_at", "last_sync_ok", "last_sync_message")
     actions = ["test_connection", "sync_now", "reprice"]
+
+    def save_model(self, request, obj, form, change):
+        """Saved already, by provider_create or provider_update (ProviderForm)."""
 
     @admin.display(description="Sync")
     def sync_state(self, obj):
@@ -424,3 +437,66 @@ class AlertAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class BelowCostFilter(admin.SimpleListFilter):
+    """Custom rates under the service's current cost: a sync may have raised the cost under them."""
+
+    title = "below cost"
+    parameter_name = "below_cost"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Below cost"), ("no", "At or above cost")]
+
+    def queryset(self, request, queryset):
+        below = CustomerRate.objects.below_cost().values("pk")
+        if self.value() == "yes":
+            return queryset.filter(pk__in=below)
+        if self.value() == "no":
+            return queryset.exclude(pk__in=below)
+        return queryset
+
+
+@admin.register(CustomerDiscount)
+class CustomerDiscountAdmin(admin.ModelAdmin):
+    """A customer's percent off every catalog price (`manage.py set_price CUSTOMER --discount 5` does the same)."""
+
+    list_display = ("user", "percent", "services_below_cost", "note", "updated_at")
+    search_fields = ("user__username", "user__email", "note")
+    autocomplete_fields = ("user",)
+    list_select_related = ("user",)
+    fields = ("user", "percent", "note", "updated_at")
+    readonly_fields = ("updated_at",)
+
+    @admin.display(description="Services on sale below our cost")
+    def services_below_cost(self, obj):
+        below = discount_services_below_cost(user_id=obj.user_id, percent=obj.percent)
+        return format_html('<strong class="staff-bad" data-testid="below-cost">{}</strong>', below) if below else 0
+
+
+@admin.register(CustomerRate)
+class CustomerRateAdmin(admin.ModelAdmin):
+    """A customer's own price for one service: absolute, a sync never changes it; the filter finds those at a loss."""
+
+    list_display = ("user", "service", "rate", "catalog_price", "cost", "margin")
+    list_filter = (BelowCostFilter, "service__provider")
+    search_fields = ("user__username", "user__email", "service__name", "=service__id")
+    autocomplete_fields = ("user", "service")
+    list_select_related = ("user", "service")
+    fields = ("user", "service", "rate", "note", "catalog_price", "cost", "updated_at")
+    readonly_fields = ("catalog_price", "cost", "updated_at")
+
+    @admin.display(description="Catalog price")
+    def catalog_price(self, obj):
+        return obj.service.price if obj.service_id else "-"
+
+    @admin.display(description="Our cost")
+    def cost(self, obj):
+        return obj.service.cost if obj.service_id else "-"
+
+    @admin.display(description="Margin")
+    def margin(self, obj):
+        margin = obj.rate - obj.service.cost
+        if margin < 0:
+            return format_html('<strong class="staff-bad" data-testid="below-cost">{} (below cost)</strong>', margin)
+        return margin

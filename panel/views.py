@@ -1,7 +1,6 @@
 """The customer website: thin views that read the customer's own rows, call one service, and
 render its result or its `PanelError` message."""
 
-import re
 from decimal import Decimal, InvalidOperation
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -12,7 +11,7 @@ from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -24,19 +23,33 @@ from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
 from billing.views import referral_signup
+from core.client_ip import client_ip
 from core.errors import PanelError
+from core.ids import id_parse
 from core.money import RATE_UNIT, money_str
 from orders.models import Category, Order, Refill, Service, ServiceChange
 from orders.order_fields import DRIPFEED_FIELDS
 from orders.order_types import SUBSCRIPTION_HOLD_POSTS, order_type_for
-from orders.pricing import service_package_price
-from orders.selectors import customer_order_totals, customer_orders, services_for_sale
+from orders.pricing import PriceList, discounted_rate, price_list_for, service_package_price
+from orders.rules import (
+    RefillWait,
+    order_can_cancel,
+    order_can_refill,
+    order_cancel_pending,
+    order_refill_refusal,
+    refill_wait,
+)
+from orders.selectors import (
+    customer_order_totals,
+    customer_orders,
+    order_status_counts,
+    orders_last_refill,
+    services_for_sale,
+)
 from orders.services.dripfeed import customer_order_cancel
-from orders.services.ordering import REFILL_COOLDOWN, order_can_refill, order_create, refill_request
-from orders.services.transitions import ACTIVE, UPSTREAM_ACTIVE
-from panel.api import PROTOCOL_STATUS, REFILL_STATUS
+from orders.services.ordering import order_create, refill_request
+from orders.statuses import PROTOCOL_STATUS, REFILL_STATUS
 from panel.api_docs import PHP_EXAMPLE, PYTHON_EXAMPLE, api_sections
-from panel.client_ip import client_ip
 from panel.formatting import duration_words, refill_words
 from panel.forms import (
     ORDER_FIELDS,
@@ -54,7 +67,6 @@ from panel.forms import (
     service_required_fields,
     service_takes_dripfeed,
 )
-from panel.ratelimit import rate_limit_hit, wait_in_words
 from panel.selectors import favourite_service_ids
 from panel.services import (
     TwoFactorError,
@@ -66,6 +78,7 @@ from panel.services import (
     staff_totp_enrolment_confirm,
     staff_totp_enrolment_start,
 )
+from panel.throttling import rate_limit_hit, wait_in_words
 
 ORDERS_PER_PAGE = 25
 REFILLS_PER_PAGE = 25
@@ -73,8 +86,6 @@ UPDATES_PER_PAGE = 50
 RECENT_ORDERS = 10
 MASS_RESULTS_SESSION_KEY = "mass_order_results"
 SEARCH_MAX_LENGTH = 200
-# An id typed in a search box or a filter: ASCII digits that fit a bigint ("²" is a digit to str.isdigit).
-ID_TEXT = re.compile(r"[0-9]{1,18}")
 
 S = Order.Status
 # The tabs of the orders page, in the words customers (and /api/v2) use: the panel's own
@@ -95,60 +106,48 @@ ORDER_KINDS: dict[str, tuple[str, Q]] = {
 }
 
 
-def _refill_waits(orders: list[Order]) -> dict[int, str]:
-    """Why a refill cannot be asked for now, per order: one already open, or the cooldown since the last.
-
-    The same rules as refill_request (which decides): the page only leaves out a button that
-    would be refused.
-    """
-    now = timezone.now()
-    waits: dict[int, str] = {}
-    # A page holds at most ORDERS_PER_PAGE orders: their refills are few, the last one of each counts.
-    last = {r.order_id: r for r in Refill.objects.filter(order__in=orders).order_by("created_at", "id")}
-    for order_id, refill in last.items():
-        if refill.status in Refill.OPEN:
-            waits[order_id] = "Refill in progress"
-        elif refill.created_at > now - REFILL_COOLDOWN:
-            again = timezone.localtime(refill.created_at + REFILL_COOLDOWN)
-            waits[order_id] = f"Refill again after {again:%Y-%m-%d %H:%M}"
-    return waits
+def _refill_wait_words(wait: RefillWait | None) -> str:
+    """Why the refill button is missing, for an order whose refill only waits (orders.rules.refill_wait)."""
+    if wait is None:
+        return ""
+    if wait.open:
+        return "Refill in progress"
+    return f"Refill again after {timezone.localtime(wait.until):%Y-%m-%d %H:%M}"
 
 
 def _order_rows(orders) -> list[Order]:
-    """Orders with what the page shows of them: the customer's status words and the allowed actions."""
+    """Orders with what the page shows of them: the customer's status words and the actions orders.rules allows."""
     rows = list(orders)
-    refillable = [o for o in rows if o.service.refill and o.status in (S.COMPLETED, S.PARTIAL)]
-    waits = _refill_waits(refillable) if refillable else {}
+    now = timezone.now()
+    refillable = {o.pk for o in rows if order_refill_refusal(order=o, now=now) is None}
+    last = orders_last_refill(orders=[o for o in rows if o.pk in refillable])
     for order in rows:
         # What the customer paid in the end: the charge net of refunds (the refund shown beside it).
         order.charge_shown = money_str(order.net_charge)
         order.refunded_shown = money_str(order.refunded) if order.refunded else ""
         order.status_label = PROTOCOL_STATUS[order.status]
         order.status_tab = TAB_OF_STATUS[order.status]
-        order.refill_wait = waits.get(order.pk, "")
-        # order_can_refill adds the refill guarantee and the panel's own drip-feeds to the button's rules.
-        order.can_refill = order in refillable and not order.refill_wait and order_can_refill(order=order)
-        if order.dripfeed_by_panel:
-            order.can_cancel = not order.runs_stopped and order.status in ACTIVE
-            order.cancel_pending = order.runs_stopped and order.status in ACTIVE
-        else:
-            order.can_cancel = order.cancel_requested_at is None and (
-                order.status == S.AWAITING or (order.service.cancel and order.status in (S.PLACING, *UPSTREAM_ACTIVE))
-            )
-            order.cancel_pending = order.cancel_requested_at is not None and order.status in ACTIVE
+        # Only an order whose refill would otherwise be taken says why it waits.
+        order.refill_wait = _refill_wait_words(refill_wait(last_refill=last.get(order.pk), now=now))
+        order.can_refill = order_can_refill(order=order, last_refill=last.get(order.pk), now=now)
+        order.can_cancel = order_can_cancel(order=order)
+        order.cancel_pending = order_cancel_pending(order=order)
     return rows
 
 
-def _priced(services) -> list:
-    """Services with their price per 1000 as customers read it ("1.20", not "1.20000")."""
+def _priced(services, *, prices: PriceList) -> list:
+    """Services with this customer's price per 1000 (orders.pricing) as they read it ("1.20", not "1.20000")."""
     rows = list(services)
     for service in rows:
-        service.price_shown = money_str(service.price)
+        service.customer_rate = prices.rate(service)
+        service.price_shown = money_str(service.customer_rate)
         service.price_unit = "per 1000" if service_rate_unit(service) == RATE_UNIT else "each"
         service.average_shown = duration_words(service.average_completion)
         service.refill_shown = refill_words(service)
         service.package_price_shown = (
-            money_str(service_package_price(service=service)) if order_type_for(service.type).is_package else ""
+            money_str(service_package_price(service=service, prices=prices))
+            if order_type_for(service.type).is_package
+            else ""
         )
     return rows
 
@@ -160,8 +159,7 @@ def _search_query(request: HttpRequest) -> str:
 
 def _id_param(value: str | None) -> int:
     """An id from a query string or a hidden field, or 0 for anything that is not one."""
-    value = (value or "").strip()
-    return int(value) if ID_TEXT.fullmatch(value) else 0
+    return id_parse(value or "") or 0
 
 
 def _back(request: HttpRequest, default: str) -> HttpResponse:
@@ -287,7 +285,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def new_order(request: HttpRequest) -> HttpResponse:
-    catalog = _priced(services_for_sale())
+    prices = price_list_for(user=request.user)
+    catalog = _priced(services_for_sale(), prices=prices)
     by_id = {service.pk: service for service in catalog}
     favourites = favourite_service_ids(user=request.user)
     form = NewOrderForm(request.POST or None, services=services_for_sale())
@@ -310,11 +309,6 @@ def new_order(request: HttpRequest) -> HttpResponse:
         category_id = _id_param(request.GET.get("category"))
         selected = next((s for s in catalog if s.category_id == category_id), catalog[0] if catalog else None)
 
-    selected_package_price = (
-        money_str(service_package_price(service=selected))
-        if selected and order_type_for(selected.type).is_package
-        else ""
-    )
     shown = set(service_order_fields(selected)) if selected else set()
     required = set(service_required_fields(selected)) if selected else set()
     dripfeed_on = bool(selected and service_takes_dripfeed(selected) and request.POST.get("dripfeed"))
@@ -325,19 +319,20 @@ def new_order(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "balance": money_str(request.user.balance),
-        "selected_rate": money_str(selected.price) if selected else "",
-        "selected_unit": ("per 1000" if service_rate_unit(selected) == RATE_UNIT else "each") if selected else "",
+        # The selected service comes from the priced catalog (this customer's prices): its words are there already.
+        "selected_rate": selected.price_shown if selected else "",
+        "selected_unit": selected.price_unit if selected else "",
         "selected_price_by": service_price_by(selected) if selected else "",
-        "selected_refill": refill_words(selected) if selected else "",
-        "selected_average": duration_words(selected.average_completion) if selected else "",
-        "selected_package_price": selected_package_price,
+        "selected_refill": selected.refill_shown if selected else "",
+        "selected_average": selected.average_shown if selected else "",
+        "selected_package_price": selected.package_price_shown if selected else "",
         "hold_posts": SUBSCRIPTION_HOLD_POSTS,
         "categories": categories,
         "catalog": catalog,
         "selected": selected,
         "selected_takes_dripfeed": bool(selected and service_takes_dripfeed(selected)),
         "order_fields": order_fields,
-        "services_data": [{**service_for_js(s), "favourite": s.pk in favourites} for s in catalog],
+        "services_data": [{**service_for_js(s, prices=prices), "favourite": s.pk in favourites} for s in catalog],
         "favourites": [service for service in catalog if service.pk in favourites],
     }
     return render(request, "panel/new_order.html", context)
@@ -385,7 +380,7 @@ def orders(request: HttpRequest, kind: str = "") -> HttpResponse:
     if tab not in STATUS_TABS:
         tab = ""
     query = _search_query(request)
-    counts = dict(mine.order_by().values_list("status").annotate(n=Count("id")))
+    counts = order_status_counts(orders=mine)
     tabs = [{"key": "", "label": "All", "count": sum(counts.values())}] + [
         {"key": key, "label": label, "count": sum(counts.get(s, 0) for s in statuses)}
         for key, (label, statuses) in STATUS_TABS.items()
@@ -395,8 +390,8 @@ def orders(request: HttpRequest, kind: str = "") -> HttpResponse:
         listed = listed.filter(status__in=STATUS_TABS[tab][1])
     if query:
         match = Q(link__icontains=query)
-        if ID_TEXT.fullmatch(query):
-            match |= Q(pk=int(query))
+        if (number := id_parse(query)) is not None:
+            match |= Q(pk=number)
         listed = listed.filter(match)
     page = Paginator(listed, ORDERS_PER_PAGE).get_page(request.GET.get("page"))
     context = {
@@ -472,11 +467,11 @@ def services(request: HttpRequest) -> HttpResponse:
         listed = listed.filter(category_id=category_id)
     if query:
         match = Q(name__icontains=query)
-        if ID_TEXT.fullmatch(query):
-            match |= Q(pk=int(query))
+        if (number := id_parse(query)) is not None:
+            match |= Q(pk=number)
         listed = listed.filter(match)
     context = {
-        "services": _priced(listed),
+        "services": _priced(listed, prices=price_list_for(user=request.user)),
         "categories": categories,
         "category_id": category_id,
         "query": query,
@@ -488,7 +483,8 @@ def services(request: HttpRequest) -> HttpResponse:
 @login_required
 def products(request: HttpRequest) -> HttpResponse:
     """Seed 003's products: sold per unit, with their stock as the provider last reported it."""
-    return render(request, "panel/products.html", {"products": _priced(services_for_sale(kind=Service.Kind.PRODUCT))})
+    listed = _priced(services_for_sale(kind=Service.Kind.PRODUCT), prices=price_list_for(user=request.user))
+    return render(request, "panel/products.html", {"products": listed})
 
 
 @login_required
@@ -509,7 +505,12 @@ def product_order(request: HttpRequest, product_id: int) -> HttpResponse:
                 request, f"Order {order.pk} received: {money_str(order.charge)} {settings.PANEL_CURRENCY} charged."
             )
             return redirect("orders")
-    context = {"form": form, "product": _priced([product])[0], "balance": money_str(request.user.balance)}
+    prices = price_list_for(user=request.user, service_ids=[product.pk])
+    context = {
+        "form": form,
+        "product": _priced([product], prices=prices)[0],
+        "balance": money_str(request.user.balance),
+    }
     return render(request, "panel/product_order.html", context)
 
 
@@ -547,10 +548,10 @@ def api_key_new(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _updates_value(kind: str, value: str) -> str:
+def _updates_value(kind: str, value: str, *, discount: Decimal = Decimal(0)) -> str:
     if kind == ServiceChange.Kind.RATE and value:
         try:
-            return money_str(Decimal(value))
+            return money_str(discounted_rate(price=Decimal(value), percent=discount))
         except InvalidOperation:
             return value
     return value
@@ -565,10 +566,16 @@ def updates(request: HttpRequest) -> HttpResponse:
     )
     page = Paginator(changes, UPDATES_PER_PAGE).get_page(request.GET.get("page"))
     rows = list(page.object_list)
+    # A rate change is told in the customer's own prices: less their discount, or their own rate, which no
+    # catalog change reprices (orders.pricing).
+    prices = price_list_for(user=request.user, service_ids={c.service_id for c in rows})
     for change in rows:
-        change.old_shown = _updates_value(change.kind, change.old_value)
-        change.new_shown = _updates_value(change.kind, change.new_value)
-    return render(request, "panel/updates.html", {"page": page, "change_rows": rows})
+        change.own_rate = money_str(prices.custom_rates[change.service_id]) if prices.is_custom(change.service) else ""
+        discount = prices.discount_percent if not change.own_rate else Decimal(0)
+        change.old_shown = _updates_value(change.kind, change.old_value, discount=discount)
+        change.new_shown = _updates_value(change.kind, change.new_value, discount=discount)
+    context = {"page": page, "change_rows": rows, "discount": f"{prices.discount_percent.normalize():f}"}
+    return render(request, "panel/updates.html", context)
 
 
 # The API documentation page
