@@ -14,6 +14,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import SuspiciousOperation
+from django.utils import translation
 from rest_framework.exceptions import APIException, Throttled
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -367,6 +368,12 @@ class ApiIpThrottle(WindowThrottle):
 class ApiV2View(APIView):
     throttle_classes = [ApiIpThrottle, ApiKeyThrottle]
 
+    def dispatch(self, request, *args, **kwargs):
+        # Clients match the error words: the services' messages, translated for the website,
+        # stay English here whatever the browser's or the account's language.
+        with translation.override("en"):
+            return super().dispatch(request, *args, **kwargs)
+
     def get(self, request: Request) -> Response:
         return Response({"error": "Incorrect request: use POST with key and action in the body"})
 
@@ -375,7 +382,7 @@ class ApiV2View(APIView):
         try:
             return Response(self.dispatch_action(data))
         except PanelError as error:
-            return Response({"error": error.message})
+            return Response({"error": str(error.message)})
 
     def dispatch_action(self, data) -> object:
         key = _scalar(data, "key")

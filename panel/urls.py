@@ -5,6 +5,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from orders.staff_views import staff_dashboard
 from panel.api import ApiV2View
+from panel.languages import language_switch
 
 
 def healthz(request):
@@ -15,6 +16,7 @@ urlpatterns = [
     path("admin/dashboard/", staff_dashboard, name="staff_dashboard"),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("i18n/language/", language_switch, name="set_language"),
     re_path(r"^api/v2/?$", csrf_exempt(ApiV2View.as_view()), name="api_v2"),
     path("", include("billing.urls")),
     path("", include("support.urls")),

@@ -1,0 +1,193 @@
+"""The customer side's languages: the browser's by default, the switcher's choice kept on the account,
+right-to-left layouts, and /api/v2 words that stay English."""
+
+import json
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.urls import reverse
+
+from orders.models import Order
+from panel.models import User
+from panel.services import api_key_rotate
+from tests.orders.factories import ServiceFactory
+from tests.panel.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parents[2]
+PASSWORD = "password-for-tests"
+COOKIE = settings.LANGUAGE_COOKIE_NAME
+
+
+def _html_tag(response) -> tuple[str, str]:
+    match = re.search(r'<html lang="([^"]+)" dir="([^"]+)">', response.content.decode())
+    assert match, "the page has no <html lang dir>"
+    return match.group(1), match.group(2)
+
+
+def test_a_visitor_reads_the_pages_in_the_browsers_language(client):
+    response = client.get(reverse("login"), HTTP_ACCEPT_LANGUAGE="ru-RU,ru;q=0.9,en;q=0.5")
+    assert _html_tag(response) == ("ru", "ltr")
+    assert response["Content-Language"] == "ru"
+
+
+@pytest.mark.parametrize("header", ["zh-TW,zh;q=0.9", "zh-Hant", "zh-HK"])
+def test_traditional_chinese_browsers_get_the_traditional_chinese_pages(client, header):
+    assert _html_tag(client.get(reverse("login"), HTTP_ACCEPT_LANGUAGE=header)) == ("zh-hant", "ltr")
+
+
+def test_a_browser_asking_for_no_shipped_language_gets_the_panels_language(client, settings):
+    assert _html_tag(client.get(reverse("login"), HTTP_ACCEPT_LANGUAGE="fr-FR,fr"))[0] == "en"
+    settings.LANGUAGE_CODE = "es"
+    assert _html_tag(client.get(reverse("login"), HTTP_ACCEPT_LANGUAGE="fr-FR,fr"))[0] == "es"
+
+
+def test_every_page_carries_the_switcher_as_a_plain_form_with_no_inline_script(customer_client):
+    for response in (Client().get(reverse("login")), customer_client.get(reverse("dashboard"))):
+        html = response.content.decode()
+        form = re.search(r'<form method="post" action="/i18n/language/"[^>]*>(.*?)</form>', html, re.S)
+        assert form, "no language form"
+        options = re.findall(r'<option value="([^"]+)"', form.group(1))
+        assert options == ["en", "zh-hant", "ru", "es"]
+        assert '<select name="language"' in form.group(1) and "data-autosubmit" in form.group(1)
+        assert 'name="csrfmiddlewaretoken"' in form.group(1)
+        assert not re.search(r"\son[a-z]+=", html) and "<script>" not in html
+
+
+def test_the_switcher_sets_the_language_for_a_visitor_and_goes_back(client):
+    response = client.post(reverse("set_language"), {"language": "es", "next": "/login/?x=1"})
+    assert response.status_code == 302 and response["Location"] == "/login/?x=1"
+    assert response.cookies[COOKIE].value == "es"
+    assert _html_tag(client.get(reverse("login"), HTTP_ACCEPT_LANGUAGE="ru"))[0] == "es"
+
+
+def test_the_switcher_refuses_a_get_and_ignores_a_language_the_panel_does_not_ship(customer_client, customer):
+    assert customer_client.get(reverse("set_language"), {"language": "es"}).status_code == 405
+    response = customer_client.post(reverse("set_language"), {"language": "xx", "next": "/"})
+    assert response.status_code == 302 and COOKIE not in response.cookies
+    customer_client.post(reverse("set_language"), {"language": "fr", "next": "/"})  # Django has French; we do not
+    customer.refresh_from_db()
+    assert customer.language == ""
+
+
+def test_the_switcher_does_not_send_a_customer_to_another_site(client):
+    response = client.post(reverse("set_language"), {"language": "ru", "next": "https://evil.example/"})
+    assert response["Location"] == "/"
+
+
+def test_a_signed_in_customers_choice_is_kept_on_the_account_and_follows_them(customer_client, customer):
+    customer_client.post(reverse("set_language"), {"language": "ru", "next": "/"})
+    customer.refresh_from_db()
+    assert customer.language == "ru"
+    other_browser = Client(HTTP_ACCEPT_LANGUAGE="es")
+    other_browser.force_login(customer)
+    response = other_browser.get(reverse("dashboard"))
+    assert _html_tag(response) == ("ru", "ltr")
+    # The new browser's cookie follows the account, so the pages stay Russian after logging out.
+    assert response.cookies[COOKIE].value == "ru"
+
+
+def test_the_accounts_language_wins_over_the_browser_and_the_cookie(client):
+    customer = UserFactory(language="zh-hant")
+    client.force_login(customer)
+    client.cookies[COOKIE] = "es"
+    assert _html_tag(client.get(reverse("orders"), HTTP_ACCEPT_LANGUAGE="ru"))[0] == "zh-hant"
+
+
+def test_logging_in_applies_the_accounts_language(client):
+    customer = UserFactory(username="reader", language="es")
+    response = client.post(reverse("login"), {"username": "reader", "password": PASSWORD}, HTTP_ACCEPT_LANGUAGE="ru")
+    assert response.status_code == 302
+    assert response.cookies[COOKIE].value == "es"
+    assert _html_tag(client.get(reverse("dashboard"), HTTP_ACCEPT_LANGUAGE="ru"))[0] == "es"
+    customer.refresh_from_db()
+    assert customer.language == "es"
+
+
+def test_an_account_without_a_language_keeps_the_one_its_owner_logged_in_with(client):
+    customer = UserFactory(username="reader", language="")
+    client.post(reverse("login"), {"username": "reader", "password": PASSWORD}, HTTP_ACCEPT_LANGUAGE="zh-TW")
+    customer.refresh_from_db()
+    assert customer.language == "zh-hant"
+
+
+def test_signing_up_keeps_the_language_of_the_signup_page(client):
+    password = "a-long-enough-passphrase"
+    client.cookies[COOKIE] = "es"
+    client.post(
+        reverse("signup"),
+        {"username": "nuevo", "email": "nuevo@example.com", "password1": password, "password2": password},
+    )
+    assert User.objects.get(username="nuevo").language == "es"
+
+
+@pytest.mark.parametrize(("language", "direction"), [("ar", "rtl"), ("ru", "ltr"), ("zh-hant", "ltr")])
+def test_the_layout_turns_right_to_left_for_a_bidi_language(client, settings, language, direction):
+    # An Arabic catalog added later only needs its LANGUAGES entry: Django knows Arabic is bidi.
+    settings.LANGUAGES = [*settings.LANGUAGES, ("ar", "Arabic")]
+    assert _html_tag(client.get(reverse("login"), HTTP_ACCEPT_LANGUAGE=language)) == (language, direction)
+
+
+def test_a_bidi_accounts_pages_are_right_to_left(client, settings):
+    settings.LANGUAGES = [*settings.LANGUAGES, ("ar", "Arabic")]
+    customer = UserFactory(language="ar")
+    client.force_login(customer)
+    assert _html_tag(client.get(reverse("dashboard"))) == ("ar", "rtl")
+
+
+def _stylesheets_of_the_layout() -> list[Path]:
+    base = (ROOT / "templates" / "base.html").read_text()
+    names = re.findall(r"""{% static ['"]([^'"]+\.css)['"] %}""", base)
+    assert names, "the layout links no stylesheet"
+    return [next(ROOT.glob(f"*/static/{name}")) for name in names]
+
+
+STYLESHEETS = _stylesheets_of_the_layout()
+PHYSICAL = re.compile(
+    r"(?:margin|padding|border)-(?:left|right)\s*:|(?<![\w-])(?:left|right)\s*:|"
+    r"text-align\s*:\s*(?:left|right)|float\s*:\s*(?:left|right)|clear\s*:\s*(?:left|right)|to (?:left|right)\b"
+)
+
+
+@pytest.mark.parametrize("path", STYLESHEETS, ids=lambda path: str(path.relative_to(ROOT)))
+def test_stylesheets_place_things_by_logical_sides_so_rtl_mirrors_them(path):
+    found = [line.strip() for line in path.read_text().splitlines() if PHYSICAL.search(line)]
+    assert found == []
+
+
+@pytest.mark.parametrize(
+    ("fields", "error"),
+    [
+        ({"action": "add", "service": "999999", "link": "x", "quantity": "100"}, "Incorrect service ID"),
+        ({"action": "add", "link": "x", "quantity": "100"}, "Incorrect request: service is required"),
+        ({"action": "add", "service": "{sid}", "link": "x", "quantity": "10"}, "Quantity less than minimal 50"),
+        ({"action": "add", "service": "{sid}", "link": "x", "quantity": "20000"}, "Quantity more than maximum 10000"),
+        ({"action": "add", "service": "{sid}", "link": "x", "quantity": "9999"}, "Not enough funds on balance"),
+        ({"action": "status", "order": "424242"}, "Incorrect order ID"),
+        ({"action": "refill", "order": "424242"}, "Incorrect order ID"),
+        ({"action": "refill_status", "refill": "424242"}, "Refill not found"),
+        ({"action": "dance"}, "Incorrect request: unknown action"),
+    ],
+)
+def test_api_errors_stay_english_for_a_russian_account_and_browser(fields, error):
+    russian = UserFactory(balance="1", language="ru")
+    key = api_key_rotate(user=russian)
+    service = ServiceFactory(rate=Decimal("1"), min=50, max=10000)
+    browser = Client(HTTP_ACCEPT_LANGUAGE="ru-RU,ru")
+    browser.force_login(russian)  # a session and a language cookie change nothing either
+    browser.cookies[COOKIE] = "ru"
+    body = {"key": key, **{name: value.format(sid=service.pk) for name, value in fields.items()}}
+    response = browser.post("/api/v2", body)
+    assert response.status_code == 200
+    assert response.content.decode() == json.dumps({"error": error}, separators=(",", ":"))
+    assert Order.objects.count() == 0
+
+
+def test_api_refuses_a_wrong_key_in_english_whatever_the_browser_asks(client):
+    response = client.post("/api/v2", {"key": "nope", "action": "balance"}, HTTP_ACCEPT_LANGUAGE="zh-TW")
+    assert response.json() == {"error": "Invalid API key"}
