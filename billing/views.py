@@ -35,7 +35,7 @@ from billing.services import (
     funds_request_create,
 )
 from core.errors import PanelError
-from core.money import money_str
+from core.money import money_display, money_str
 
 DEPOSITS_PER_PAGE = 25
 TRANSACTIONS_PER_PAGE = 50
@@ -161,7 +161,7 @@ def _deposit_state(deposit: FundsRequest, user) -> dict:
         "message": deposit.status_message,
         "credited": money_str(deposit.credited_amount) if deposit.credited_amount is not None else None,
         "bonus": money_str(deposit.bonus_amount) if deposit.bonus_amount else None,
-        "balance": f"{user.balance:.2f}",  # as the nav shows it
+        "balance": money_display(user.balance),  # as the nav shows it
     }
 
 

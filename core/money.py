@@ -1,6 +1,6 @@
 """Money: Decimal only, digits defined once (MoneyField), one rounding function, rates per 1,000 units."""
 
-from decimal import ROUND_HALF_UP, ROUND_UP, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal, InvalidOperation
 
 from django.conf import settings
 from django.core.management.base import CommandError
@@ -15,6 +15,7 @@ __all__ = [
     "ROUND_UP",
     "MoneyField",
     "money_arg",
+    "money_display",
     "money_form_field",
     "money_parse",
     "money_round",
@@ -101,6 +102,24 @@ def money_str(amount: Decimal) -> str:
     text = f"{money_round(amount):f}".rstrip("0")
     whole, _, fraction = text.partition(".")
     return f"{whole}.{fraction.ljust(2, '0')}"
+
+
+def money_display(amount: Decimal, *, exact: bool = False) -> str:
+    """An amount as people read it on the website (the `money` template filter; the rule is in README).
+
+    Not exact (balances, totals): PANEL_MONEY_DISPLAY_PLACES decimals, cut rather than rounded up so
+    a balance never reads as more than there is; a non-zero amount that would read as zero is shown
+    exactly instead. Exact (charges, refunds, ledger rows, prices): every decimal kept, never fewer
+    than the display places. Thousands grouped with commas.
+    """
+    places = max(0, min(settings.PANEL_MONEY_DISPLAY_PLACES, settings.MONEY_DECIMAL_PLACES))
+    kept = money_round(amount)
+    if not exact:
+        cut = kept.quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN)
+        if cut or not kept:
+            return f"{cut + 0:,.{places}f}"  # + 0 turns -0.00 into 0.00
+    decimals = max(places, -kept.normalize().as_tuple().exponent)
+    return f"{kept:,.{decimals}f}"
 
 
 def money_arg(option: str, text: str, *, negative: bool = False, zero: bool = True) -> Decimal:

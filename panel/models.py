@@ -26,3 +26,17 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.username
+
+
+class Favourite(models.Model):
+    """A service a customer starred: listed first in their service picker."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="favourites")
+    service = models.ForeignKey("orders.Service", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "service"], name="favourite_once_per_service")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} ★ {self.service_id}"

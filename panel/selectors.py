@@ -1,5 +1,5 @@
 from panel.api_keys import api_key_hash, api_key_matches
-from panel.models import User
+from panel.models import Favourite, User
 
 
 def user_by_api_key(*, key: str) -> User | None:
@@ -11,3 +11,8 @@ def user_by_api_key(*, key: str) -> User | None:
     if user is None or not api_key_matches(key=key, stored_hash=user.api_key_hash):
         return None
     return user
+
+
+def favourite_service_ids(*, user: User) -> set[int]:
+    """The ids of the services this customer starred."""
+    return set(Favourite.objects.filter(user=user).values_list("service_id", flat=True))

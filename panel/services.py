@@ -6,12 +6,17 @@ from django.utils import timezone
 from billing.models import LedgerEntry
 from billing.services import balance_credit
 from core.errors import PanelError
+from orders.selectors import services_for_sale
 from panel.api_keys import API_KEY_PREFIX_LENGTH, api_key_generate, api_key_hash
-from panel.models import User
+from panel.models import Favourite, User
 
 
 class CustomerExists(PanelError):
     default_message = "A customer with that username already exists."
+
+
+class UnknownService(PanelError):
+    default_message = "Incorrect service ID"
 
 
 def api_key_rotate(*, user: User) -> str:
@@ -48,3 +53,19 @@ def customer_create(
         balance_credit(user_id=user.pk, amount=balance, kind=LedgerEntry.Kind.DEPOSIT, memo="Opening balance")
         user.refresh_from_db(fields=["balance"])
     return user, key
+
+
+def favourite_set(*, user: User, service_id: int, favourite: bool) -> bool:
+    """Star (or unstar) a service for this customer; returns whether it is now a favourite.
+
+    Setting rather than toggling makes a repeated request (a double click, a replayed form)
+    harmless. Only a service on sale can be starred; a star can always be taken off.
+    """
+    if not favourite:
+        Favourite.objects.filter(user=user, service_id=service_id).delete()
+        return False
+    if not services_for_sale().filter(pk=service_id).exists():
+        raise UnknownService()
+    # ignore_conflicts: two tabs starring at once both end with the one row.
+    Favourite.objects.bulk_create([Favourite(user=user, service_id=service_id)], ignore_conflicts=True)
+    return True

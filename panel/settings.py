@@ -49,6 +49,9 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 PANEL_CURRENCY = env.str("PANEL_CURRENCY", default="USD")
 PANEL_NAME = env.str("PANEL_NAME", default="SMM Panel")
+# The logo beside the name: an address on this site (the Content-Security-Policy allows images
+# from the panel itself and data: URIs only). Empty: the panel's own logo.
+PANEL_LOGO_URL = env.str("PANEL_LOGO_URL", default="")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -201,6 +204,9 @@ X_FRAME_OPTIONS = "DENY"
 # Money: every amount in the panel has this many decimal places (the seeds show "0.27819").
 MONEY_DECIMAL_PLACES = 5
 MONEY_MAX_DIGITS = 20
+# Decimals shown for balances and totals (templates' `money` filter: core/money.py says the rule);
+# charges, refunds, ledger rows and prices are always shown exactly.
+PANEL_MONEY_DISPLAY_PLACES = env.int("PANEL_MONEY_DISPLAY_PLACES", default=2)
 
 # Upstream providers.
 PROVIDER_CONNECT_TIMEOUT = env.float("PROVIDER_CONNECT_TIMEOUT", default=5.0)

@@ -11,9 +11,10 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, F, Q, Sum
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -23,7 +24,7 @@ from core.money import RATE_UNIT, money_str
 from orders.models import Category, Order, Refill, ServiceChange
 from orders.order_types import ORDER_TYPES, SUBSCRIPTION_DELAYS
 from orders.selectors import services_for_sale
-from orders.services.ordering import order_cancel_request, order_create, refill_request
+from orders.services.ordering import REFILL_COOLDOWN, order_cancel_request, order_create, refill_request
 from orders.services.transitions import ACTIVE, UPSTREAM_ACTIVE
 from panel.api import PROTOCOL_STATUS, REFILL_STATUS
 from panel.forms import (
@@ -40,7 +41,8 @@ from panel.forms import (
     service_required_fields,
     service_takes_dripfeed,
 )
-from panel.services import api_key_rotate, customer_create
+from panel.selectors import favourite_service_ids
+from panel.services import api_key_rotate, customer_create, favourite_set
 
 ORDERS_PER_PAGE = 25
 REFILLS_PER_PAGE = 25
@@ -60,16 +62,45 @@ STATUS_TABS: dict[str, tuple[str, tuple[str, ...]]] = {
     "canceled": ("Canceled", (S.CANCELED,)),
 }
 TAB_OF_STATUS = {status: tab for tab, (_, statuses) in STATUS_TABS.items() for status in statuses}
+# The orders page's kinds (each its own address and sidebar entry, with the status tabs within).
+ORDER_KINDS: dict[str, tuple[str, Q]] = {
+    "dripfeed": ("Drip-feed", Q(runs__isnull=False)),
+    "subscriptions": ("Subscriptions", Q(service__type__iexact="subscriptions")),
+}
+
+
+def _refill_waits(orders: list[Order]) -> dict[int, str]:
+    """Why a refill cannot be asked for now, per order: one already open, or the cooldown since the last.
+
+    The same rules as refill_request (which decides): the page only leaves out a button that
+    would be refused.
+    """
+    now = timezone.now()
+    waits: dict[int, str] = {}
+    # A page holds at most ORDERS_PER_PAGE orders: their refills are few, the last one of each counts.
+    last = {r.order_id: r for r in Refill.objects.filter(order__in=orders).order_by("created_at", "id")}
+    for order_id, refill in last.items():
+        if refill.status in Refill.OPEN:
+            waits[order_id] = "Refill in progress"
+        elif refill.created_at > now - REFILL_COOLDOWN:
+            again = timezone.localtime(refill.created_at + REFILL_COOLDOWN)
+            waits[order_id] = f"Refill again after {again:%Y-%m-%d %H:%M}"
+    return waits
 
 
 def _order_rows(orders) -> list[Order]:
     """Orders with what the page shows of them: the customer's status words and the allowed actions."""
     rows = list(orders)
+    refillable = [o for o in rows if o.service.refill and o.status in (S.COMPLETED, S.PARTIAL)]
+    waits = _refill_waits(refillable) if refillable else {}
     for order in rows:
-        order.charge_shown = money_str(order.charge)
+        # What the customer paid in the end: the charge net of refunds (the refund shown beside it).
+        order.charge_shown = money_str(order.charge - order.refunded)
+        order.refunded_shown = money_str(order.refunded) if order.refunded else ""
         order.status_label = PROTOCOL_STATUS[order.status]
         order.status_tab = TAB_OF_STATUS[order.status]
-        order.can_refill = order.service.refill and order.status in (S.COMPLETED, S.PARTIAL)
+        order.refill_wait = waits.get(order.pk, "")
+        order.can_refill = order in refillable and not order.refill_wait
         order.can_cancel = order.cancel_requested_at is None and (
             order.status == S.AWAITING or (order.service.cancel and order.status in (S.PLACING, *UPSTREAM_ACTIVE))
         )
@@ -145,6 +176,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def new_order(request: HttpRequest) -> HttpResponse:
     catalog = _priced(services_for_sale())
     by_id = {service.pk: service for service in catalog}
+    favourites = favourite_service_ids(user=request.user)
     form = NewOrderForm(request.POST or None, services=services_for_sale())
     if request.method == "POST" and form.is_valid():
         try:
@@ -188,7 +220,8 @@ def new_order(request: HttpRequest) -> HttpResponse:
         "selected": selected,
         "selected_takes_dripfeed": bool(selected and service_takes_dripfeed(selected)),
         "order_fields": order_fields,
-        "services_data": [service_for_js(service) for service in catalog],
+        "services_data": [{**service_for_js(s), "favourite": s.pk in favourites} for s in catalog],
+        "favourites": [service for service in catalog if service.pk in favourites],
     }
     return render(request, "panel/new_order.html", context)
 
@@ -219,12 +252,18 @@ def mass_order(request: HttpRequest) -> HttpResponse:
         request.session[MASS_RESULTS_SESSION_KEY] = results
         return redirect("mass_order")
     results = request.session.pop(MASS_RESULTS_SESSION_KEY, None) if request.method == "GET" else None
-    return render(request, "panel/mass_order.html", {"form": form, "results": results})
+    refused = [result["text"] for result in results or () if not result["order"]]
+    if refused:
+        # The refused lines wait in the box, to be fixed and sent again.
+        form = MassOrderForm(initial={"orders": "\n".join(refused)})
+    return render(request, "panel/mass_order.html", {"form": form, "results": results, "refused": len(refused)})
 
 
 @login_required
-def orders(request: HttpRequest) -> HttpResponse:
+def orders(request: HttpRequest, kind: str = "") -> HttpResponse:
     mine = Order.objects.filter(user=request.user)
+    if kind:
+        mine = mine.filter(ORDER_KINDS[kind][1])
     tab = request.GET.get("status", "")
     if tab not in STATUS_TABS:
         tab = ""
@@ -250,6 +289,8 @@ def orders(request: HttpRequest) -> HttpResponse:
         "tab": tab,
         "query": query,
         "page_params": urlencode({k: v for k, v in (("status", tab), ("q", query)) if v}),
+        "kind": kind,
+        "kind_label": ORDER_KINDS[kind][0] if kind else "",
     }
     return render(request, "panel/orders.html", context)
 
@@ -314,8 +355,33 @@ def services(request: HttpRequest) -> HttpResponse:
         if query.isdigit() and len(query) <= 18:
             match |= Q(pk=int(query))
         listed = listed.filter(match)
-    context = {"services": _priced(listed), "categories": categories, "category_id": category_id, "query": query}
+    context = {
+        "services": _priced(listed),
+        "categories": categories,
+        "category_id": category_id,
+        "query": query,
+        "favourites": favourite_service_ids(user=request.user),
+    }
     return render(request, "panel/services.html", context)
+
+
+@login_required
+@require_POST
+def service_favourite(request: HttpRequest, service_id: int) -> HttpResponse:
+    """Star or unstar a service: JSON for the page's script, a redirect back for a plain form."""
+    wants_json = request.headers.get("Accept", "").startswith("application/json")
+    try:
+        favourite = favourite_set(
+            user=request.user, service_id=service_id, favourite=request.POST.get("favourite") == "1"
+        )
+    except PanelError as error:
+        if wants_json:
+            return JsonResponse({"error": error.message}, status=404)
+        messages.error(request, f"Service {service_id}: {error.message}")
+        return _back(request, "services")
+    if wants_json:
+        return JsonResponse({"service": service_id, "favourite": favourite})
+    return _back(request, "services")
 
 
 @login_required

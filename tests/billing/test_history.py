@@ -40,7 +40,7 @@ def test_the_page_lists_exactly_the_customers_ledger_with_links(customer_client,
     assert "secret order" not in page and "999" not in page
     assert f'<a href="/funds/deposits/{history.pk}/">Deposit {history.pk}</a>' in page
     assert '<a href="/orders/?q=41">Order 41</a>' in page
-    assert ">-7.50000<" in page and ">45.00000<" in page
+    assert ">-7.50<" in page and ">45.00<" in page  # the money filter: exact, trailing zeros cut
 
 
 def _attr(page: str, marker: str) -> list[str]:
@@ -88,7 +88,7 @@ def test_the_deposits_page_shows_method_amount_status_and_reference(customer_cli
         bonus_amount=Decimal("0.5"),
     )
     page = customer_client.get("/funds/deposits/").content.decode()
-    for text in ("Cryptomus", "10.00000", "Credited", "62f88b36-a9d5", "0.50000 bonus"):
+    for text in ("Cryptomus", ">10.00<", "Credited", "62f88b36-a9d5", "0.50 bonus"):
         assert text in page
 
 

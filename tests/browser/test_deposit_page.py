@@ -43,7 +43,7 @@ def test_a_deposit_page_follows_the_payment_live_without_inline_script(live_serv
     )
     page.wait_for_function("document.getElementById('deposit-status-label').textContent === 'Credited'", timeout=15000)
     assert page.inner_text("#deposit-credited-amount") == "12.50"
-    assert page.inner_text("#nav-balance").startswith("12.50")
+    assert page.inner_text("#nav-balance-amount") == "12.50"
     screenshot(page, "20-deposit-credited")
     page.goto(f"{base}/transactions/")
     assert page.locator("[data-testid=transaction-row]").count() == 1

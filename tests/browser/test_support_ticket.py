@@ -73,11 +73,11 @@ def test_a_customer_and_staff_walk_a_ticket(live_server, chromium, screenshot, t
     screenshot(agent_page, "support-04-staff-ticket")
 
     customer_page.goto(f"{base}/")
-    assert customer_page.inner_text("[data-testid=nav-tickets-unread]") == "1"
+    assert customer_page.inner_text("[data-testid=nav-tickets-count]") == "1"
     customer_page.click("[data-testid=nav-tickets]")
     customer_page.click(f"[data-testid=ticket-row][data-ticket-id='{ticket.pk}'] a >> nth=0")
     assert "Refill requested, it starts within a day." in customer_page.inner_text("#conversation")
-    assert customer_page.locator("[data-testid=nav-tickets-unread]").count() == 0
+    assert customer_page.locator("[data-testid=nav-tickets-count]").count() == 0
     screenshot(customer_page, "support-05-answered")
     customer_page.set_viewport_size({"width": 390, "height": 844})
     screenshot(customer_page, "support-06-answered-phone")

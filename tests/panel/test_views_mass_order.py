@@ -63,3 +63,20 @@ def test_an_empty_or_too_long_list_is_refused_beside_the_textarea(customer_clien
     html = customer_client.post(reverse("mass_order"), {"orders": lines}).content.decode()
     assert f"At most {MASS_ORDER_MAX_LINES} lines at a time" in html
     assert Order.objects.count() == 0
+
+
+def test_the_refused_lines_wait_in_the_box_to_be_fixed_and_sent_again(customer_client, customer):
+    service = ServiceFactory(rate=Decimal("1"), min=50)
+    lines = f"{service.pk}|https://x.test/a|100\n{service.pk}|https://x.test/b|10\nnot a line\n"
+    response = customer_client.post(reverse("mass_order"), {"orders": lines}, follow=True)
+    assert response.context["form"]["orders"].value() == f"{service.pk}|https://x.test/b|10\nnot a line"
+    html = response.content.decode()
+    assert "The 2 refused lines are back in the box below" in html
+    assert f"{service.pk}|https://x.test/b|10\nnot a line</textarea>" in html
+    # Fixed and sent again, they go through; the box is then empty.
+    response = customer_client.post(
+        reverse("mass_order"), {"orders": f"{service.pk}|https://x.test/b|100"}, follow=True
+    )
+    assert response.context["form"]["orders"].value() in (None, "")
+    assert 'data-testid="mass-refused-kept"' not in response.content.decode()
+    assert Order.objects.filter(user=customer).count() == 2

@@ -1,7 +1,10 @@
+import re
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from orders.models import Order, Refill
 from tests.orders.factories import OrderFactory, ServiceFactory
@@ -156,3 +159,60 @@ def test_the_refills_page_lists_only_the_customers_refills(customer_client, cust
     response = customer_client.get(reverse("refills"))
     assert [r.pk for r in response.context["refill_rows"]] == [mine.pk]
     assert 'data-testid="refill-status">Pending<' in response.content.decode()
+
+
+def test_a_long_link_is_shortened_with_the_whole_link_on_hover_and_to_copy(customer_client, customer):
+    link = "https://instagram.com/p/" + "x" * 1900 + "/end?utm=1"
+    order = OrderFactory(user=customer, link=link)
+    html = customer_client.get(reverse("orders")).content.decode()
+    shown = re.search(r'data-testid="order-link-text">([^<]*)<', html).group(1)
+    assert shown == link[:32] + "…" + link[-16:]
+    assert f'title="{link}"' in html and f'data-copy="{link}"' in html
+    assert f"the link of order {order.pk}" in html
+    short = OrderFactory(user=customer, link="https://x.test/short")
+    html = customer_client.get(reverse("orders"), {"q": str(short.pk)}).content.decode()
+    assert 'data-testid="order-link-text">https://x.test/short<' in html
+
+
+def test_the_charge_shown_is_net_of_refunds_with_the_refund_beside_it(customer_client, customer):
+    OrderFactory(user=customer, status=S.PARTIAL, charge=Decimal("3.00000"), refunded=Decimal("1.25"))
+    OrderFactory(user=customer, status=S.COMPLETED, charge=Decimal("2"), refunded=Decimal("0"))
+    html = customer_client.get(reverse("orders")).content.decode()
+    charges = re.findall(r'data-testid="order-charge">([^<]*)<', html)
+    assert sorted(charges) == ["1.75", "2.00"]
+    assert html.count('data-testid="order-refunded">1.25 refunded<') == 1
+
+
+def test_no_refill_button_while_a_refill_is_open_or_within_the_cooldown(customer_client, customer):
+    open_refill = OrderFactory(user=customer, status=S.COMPLETED)
+    Refill.objects.create(order=open_refill, user=customer, status=Refill.Status.IN_PROGRESS)
+    recent = OrderFactory(user=customer, status=S.COMPLETED)
+    Refill.objects.create(order=recent, user=customer, status=Refill.Status.COMPLETED)
+    old = OrderFactory(user=customer, status=S.PARTIAL)
+    done = Refill.objects.create(order=old, user=customer, status=Refill.Status.COMPLETED)
+    Refill.objects.filter(pk=done.pk).update(created_at=timezone.now() - timedelta(hours=25))
+    html = customer_client.get(reverse("orders")).content.decode()
+    assert f'id="refill-{open_refill.pk}"' not in html and f'id="refill-{recent.pk}"' not in html
+    assert f'id="refill-{old.pk}"' in html
+    assert "Refill in progress" in html and "Refill again after" in html
+    # What the page leaves out is what the service refuses.
+    for order in (open_refill, recent):
+        customer_client.post(reverse("order_refill", args=[order.pk]))
+        assert order.refills.count() == 1
+    assert customer_client.post(reverse("order_refill", args=[old.pk])).status_code == 302
+    assert Refill.objects.filter(order=old).count() == 2
+
+
+def test_drip_feed_and_subscription_orders_have_their_own_pages_with_status_tabs(customer_client, customer):
+    plain = OrderFactory(user=customer)
+    drip = OrderFactory(user=customer, runs=5, interval=10, status=S.COMPLETED)
+    subscription = OrderFactory(user=customer, service=ServiceFactory(type="Subscriptions"))
+    assert set(listed_ids(customer_client.get(reverse("orders")))) == {plain.pk, drip.pk, subscription.pk}
+    response = customer_client.get(reverse("orders_dripfeed"))
+    assert listed_ids(response) == [drip.pk]
+    html = response.content.decode()
+    assert "<h1>Drip-feed</h1>" in html and 'data-testid="kind-tab-dripfeed" aria-current="page"' in html
+    assert listed_ids(customer_client.get(reverse("orders_dripfeed"), {"status": "pending"})) == []
+    assert listed_ids(customer_client.get(reverse("orders_dripfeed"), {"status": "completed"})) == [drip.pk]
+    assert listed_ids(customer_client.get(reverse("orders_subscriptions"))) == [subscription.pk]
+    assert '<span class="label">Subscriptions</span>' in customer_client.get("/").content.decode()

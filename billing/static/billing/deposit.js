@@ -43,8 +43,8 @@
           show("deposit-bonus-amount", state.bonus);
           reveal("deposit-bonus", true);
         }
-        const balance = document.getElementById("nav-balance");
-        if (balance && state.balance) balance.textContent = balance.textContent.replace(/^[\d,.]+/, state.balance);
+        const balance = document.getElementById("nav-balance-amount");
+        if (balance && state.balance) balance.textContent = state.balance;
         if (state.final) {
           box.dataset.final = "1";
           reveal("deposit-waiting", false);

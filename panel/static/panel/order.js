@@ -11,6 +11,7 @@
   if (!form || !dataNode) return;
 
   const services = JSON.parse(dataNode.textContent);
+  const FAVOURITES = "favourites"; // the category select's first choice: the customer's starred services
   const byId = new Map(services.map((s) => [s.id, s]));
   const categorySelect = document.getElementById("id_category");
   const categoryNames = new Map(Array.from(categorySelect.options).map((o) => [Number(o.value), o.text]));
@@ -33,10 +34,12 @@
   }
 
   function money(value) {
-    // As billing.money.money_str writes it: five decimals at most, two at least.
-    let out = (Math.round(value * 1e5) / 1e5).toFixed(5).replace(/0+$/, "");
+    // A charge as the `money:"exact"` filter writes it: five decimals at most, the display places at least.
+    const places = parseInt(form.dataset.places || "2", 10);
+    const out = (Math.round(value * 1e5) / 1e5).toFixed(5).replace(/0+$/, "");
     const [whole, fraction = ""] = out.split(".");
-    return whole + "." + fraction.padEnd(2, "0");
+    const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    return fraction.length || places ? grouped + "." + fraction.padEnd(places, "0") : grouped;
   }
 
   function wholeNumber(name) {
@@ -61,19 +64,20 @@
   }
 
   function label(service) {
-    return `${service.id} — ${service.name} — ${service.rate} ${currency} ${unit(service)}`;
+    return `${service.id} — ${service.name} — ${money(parseFloat(service.rate))} ${currency} ${unit(service)}`;
   }
 
   function fillServices() {
     const query = search.value.trim().toLowerCase();
     const chosen = Number(serviceSelect.value);
+    const favourites = categorySelect.value === FAVOURITES;
     const category = Number(categorySelect.value);
     const matches = query
       ? services.filter((s) => String(s.id).startsWith(query) || s.name.toLowerCase().includes(query))
-      : services.filter((s) => s.category === category);
+      : services.filter((s) => (favourites ? s.favourite : s.category === category));
     serviceSelect.replaceChildren();
     if (!matches.length) {
-      const none = new Option("No service matches", "");
+      const none = new Option(favourites && !query ? "No favourites yet: star a service" : "No service matches", "");
       none.disabled = true;
       serviceSelect.add(none);
     }
@@ -118,11 +122,13 @@
     submit.disabled = !service;
     document.getElementById("service-info").hidden = !service;
     if (!service) return;
-    if (categorySelect.value !== String(service.category) && !search.value.trim()) {
+    showFavourite(service);
+    const inFavourites = categorySelect.value === FAVOURITES && service.favourite;
+    if (categorySelect.value !== String(service.category) && !search.value.trim() && !inFavourites) {
       categorySelect.value = String(service.category);
     }
     text("service-name", service.name);
-    text("service-rate", service.rate);
+    text("service-rate", money(parseFloat(service.rate)));
     text("service-rate-unit", unit(service));
     text("require-hint", service.require || "");
     text("service-min", String(service.min));
@@ -134,6 +140,29 @@
     description.textContent = service.description;
     description.hidden = !service.description;
   }
+
+  // The star beside the chosen service's name: its form follows the choice (panel.js sends it).
+  const favouriteForm = document.getElementById("favourite-form");
+  const favouriteOption = categorySelect.querySelector(`option[value="${FAVOURITES}"]`);
+
+  function showFavourite(service) {
+    if (!favouriteForm) return;
+    favouriteForm.action = favouriteForm.dataset.urlTemplate.replace("/0/", `/${service.id}/`);
+    favouriteForm.elements.favourite.value = service.favourite ? "0" : "1";
+    const button = favouriteForm.querySelector("button");
+    button.dataset.serviceId = String(service.id);
+    button.setAttribute("aria-pressed", String(Boolean(service.favourite)));
+    favouriteForm.querySelector(".favourite-name").textContent = service.name;
+  }
+
+  document.addEventListener("favourite-changed", (event) => {
+    const service = byId.get(event.detail.service);
+    if (!service) return;
+    service.favourite = event.detail.favourite;
+    if (favouriteOption) {
+      favouriteOption.text = `★ Favourites (${services.filter((s) => s.favourite).length})`;
+    }
+  });
 
   function price() {
     const service = current();

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('panel', '0002_staff_groups'),
+        ('panel', '0003_favourite'),
     ]
 
     operations = [
