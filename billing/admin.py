@@ -1,9 +1,11 @@
 """The operators' admin for money: the ledger (read only), payment methods with their gateway
-credentials, bonus tiers, deposits (approve, reject, ask the gateway) and the webhook log.
+credentials, bonus tiers, deposits (approve, reject, ask the gateway, reverse), the webhook log and
+affiliates (accounts, their ledger, payout requests).
 
-Every action that can credit a customer needs `billing.approve_funds`; testing a method's
-credentials its change permission (core/staff.py; tests/panel/test_admin_permissions.py walks
-them). Actions call `billing.services` and report each deposit's outcome.
+Every action that can credit a customer needs `billing.approve_funds`; reversing a deposit
+`billing.reverse_deposit`; deciding a payout request `billing.approve_affiliate_payout`; testing a
+method's credentials its change permission (core/staff.py; tests/panel/test_admin_permissions.py walks
+them). Actions call `billing.services` and report each row's outcome.
 """
 
 from django import forms
@@ -16,8 +18,24 @@ from django.utils.html import format_html
 
 from billing.errors import GatewayError
 from billing.gateways import gateway_choices, gateway_classes, gateway_for
-from billing.models import DepositBonusTier, FundsRequest, LedgerEntry, PaymentMethod, WebhookLog
-from billing.services import deposit_check, funds_request_approve, funds_request_reject
+from billing.models import (
+    AffiliateAccount,
+    AffiliateEntry,
+    AffiliatePayout,
+    DepositBonusTier,
+    FundsRequest,
+    LedgerEntry,
+    PaymentMethod,
+    WebhookLog,
+)
+from billing.services import (
+    affiliate_payout_approve,
+    affiliate_payout_reject,
+    deposit_check,
+    deposit_reverse,
+    funds_request_approve,
+    funds_request_reject,
+)
 from core.errors import PanelError
 from core.staff import admin_permission_view
 
@@ -266,7 +284,7 @@ class FundsRequestAdmin(admin.ModelAdmin):
     list_filter = ("status", "method")
     search_fields = ("user__username", "note", "=id", "=reference", "=gateway_reference", "=gateway_payment_id")
     list_select_related = ("user", "method", "reviewed_by")
-    actions = ["approve", "reject", "check_with_gateway"]
+    actions = ["approve", "reject", "check_with_gateway", "reverse"]
     inlines = [WebhookLogInline]
 
     def get_readonly_fields(self, request, obj=None):
@@ -280,6 +298,9 @@ class FundsRequestAdmin(admin.ModelAdmin):
 
     def has_approve_funds_permission(self, request) -> bool:
         return request.user.has_perm("billing.approve_funds")
+
+    def has_reverse_deposit_permission(self, request) -> bool:
+        return request.user.has_perm("billing.reverse_deposit")
 
     def _each(self, request, queryset, work, done: str) -> None:
         for deposit in queryset.order_by("pk"):
@@ -313,6 +334,17 @@ class FundsRequestAdmin(admin.ModelAdmin):
     def check_with_gateway(self, request, queryset):
         self._each(request, queryset, lambda d: deposit_check(deposit_id=d.pk), "{result.message}")
 
+    @admin.action(
+        description="Reverse: take back the credit, bonus and referrer's commission", permissions=["reverse_deposit"]
+    )
+    def reverse(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            lambda d: deposit_reverse(deposit_id=d.pk, staff_id=request.user.pk),
+            "reversed.",
+        )
+
 
 @admin.register(WebhookLog)
 class WebhookLogAdmin(admin.ModelAdmin):
@@ -332,3 +364,83 @@ class WebhookLogAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AffiliateAccount)
+class AffiliateAccountAdmin(admin.ModelAdmin):
+    """Referral codes, who referred whom, affiliate balances. Only a referrer's own commission percent is edited."""
+
+    list_display = ("user", "code", "referred_by", "commission_percent", "balance", "visits", "created_at")
+    list_select_related = ("user", "referred_by__user")
+    search_fields = ("user__username", "=code", "referred_by__user__username")
+    fields = ("user", "code", "referred_by", "referred_at", "commission_percent", "balance", "visits", "created_at")
+    readonly_fields = ("user", "code", "referred_by", "referred_at", "balance", "visits", "created_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AffiliateEntry)
+class AffiliateEntryAdmin(ReadOnlyAdmin):
+    """The affiliate balances' ledger, read only: it moves through the billing services."""
+
+    list_display = ("id", "created_at", "account", "kind", "amount", "balance_after", "reference", "memo", "created_by")
+    list_filter = ("kind", "created_at")
+    search_fields = ("account__user__username", "reference", "memo")
+    list_select_related = ("account", "created_by")
+    date_hierarchy = "created_at"
+
+
+@admin.register(AffiliatePayout)
+class AffiliatePayoutAdmin(ReadOnlyAdmin):
+    """Payout requests: approve once paid by hand (the amount was held at request), or reject (it returns)."""
+
+    list_display = ("id", "created_at", "account", "amount", "details", "status", "reviewed_by", "reviewed_at")
+    list_filter = ("status",)
+    search_fields = ("account__user__username", "details", "=id")
+    list_select_related = ("account__user", "reviewed_by")
+    actions = ["approve", "reject"]
+
+    def has_approve_affiliate_payout_permission(self, request) -> bool:
+        return request.user.has_perm("billing.approve_affiliate_payout")
+
+    def _each(self, request, queryset, work, done: str) -> None:
+        for payout in queryset.order_by("pk"):
+            try:
+                work(payout)
+            except PanelError as error:
+                self.message_user(request, f"Payout {payout.pk}: {error.message}", messages.WARNING)
+            else:
+                self.message_user(request, f"Payout {payout.pk}: {done}")
+
+    @admin.action(description="Approve: paid to the customer", permissions=["approve_affiliate_payout"])
+    def approve(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            lambda p: affiliate_payout_approve(payout_id=p.pk, staff_id=request.user.pk),
+            "approved.",
+        )
+
+    @admin.action(description="Reject: return to the affiliate balance", permissions=["approve_affiliate_payout"])
+    def reject(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            lambda p: affiliate_payout_reject(payout_id=p.pk, staff_id=request.user.pk),
+            "rejected, returned to the affiliate balance.",
+        )

@@ -64,3 +64,29 @@ class WebhookRejected(PanelError):
     def __init__(self, message: str | None = None, *, http_status: int = 400) -> None:
         super().__init__(message)
         self.http_status = http_status
+
+
+class DepositReverseRefused(FundsRequestInvalid):
+    """A reversal that would drive a balance (the customer's or their referrer's affiliate one) below zero."""
+
+    default_message = "This deposit cannot be reversed."
+
+
+class AffiliateError(PanelError):
+    default_message = "The affiliate request is not valid."
+
+
+class ReferralRefused(AffiliateError):
+    """A signup that cannot be attributed: unknown code, the customer themselves, or a referrer already set."""
+
+    default_message = "This referral cannot be recorded."
+
+
+class AffiliateInsufficientFunds(AffiliateError):
+    default_message = "Not enough on your affiliate balance."
+
+
+class AffiliatePayoutDecided(AffiliateError):
+    """Another operator decided this payout request first: a lost race, not a failure."""
+
+    default_message = "This payout request was already decided."

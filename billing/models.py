@@ -4,6 +4,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from core.crypto import secret_decrypt, secret_encrypt
 from core.money import MoneyField
@@ -25,6 +26,10 @@ class LedgerEntry(models.Model):
         CHARGE = "charge", "Charge"
         REFUND = "refund", "Refund"
         ADJUSTMENT = "adjustment", "Adjustment"
+        # An operator took a credited deposit back (a chargeback): its credit and bonus, once per deposit.
+        REVERSAL = "reversal", _("Deposit reversal")
+        # Affiliate earnings the customer moved from their affiliate balance (AffiliateAccount) to this one.
+        AFFILIATE = "affiliate", _("Affiliate earnings")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="ledger_entries")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -51,8 +56,8 @@ class LedgerEntry(models.Model):
             models.CheckConstraint(condition=Q(balance_after__gte=0), name="ledger_balance_after_not_negative"),
             models.CheckConstraint(
                 condition=Q(kind="adjustment")
-                | Q(kind="charge", amount__lt=0)
-                | Q(kind__in=["deposit", "bonus", "refund"], amount__gt=0),
+                | Q(kind__in=["charge", "reversal"], amount__lt=0)
+                | Q(kind__in=["deposit", "bonus", "refund", "affiliate"], amount__gt=0),
                 name="ledger_sign_matches_kind",
             ),
         ]
@@ -175,6 +180,8 @@ class FundsRequest(models.Model):
         EXPIRED = "expired", "Expired"
         FAILED = "failed", "Failed"
         REJECTED = "rejected", "Rejected"
+        # Credited, then taken back by an operator (billing.services.deposit_reverse).
+        REVERSED = "reversed", "Reversed"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="funds_requests")
     method = models.ForeignKey(PaymentMethod, on_delete=models.PROTECT, related_name="requests")
@@ -206,7 +213,10 @@ class FundsRequest(models.Model):
     class Meta:
         ordering = ["-id"]
         verbose_name = "deposit"
-        permissions = [("approve_funds", "Can approve (credits the customer) or reject add-funds requests")]
+        permissions = [
+            ("approve_funds", "Can approve (credits the customer) or reject add-funds requests"),
+            ("reverse_deposit", "Can reverse a credited deposit (takes back its credit, bonus and commission)"),
+        ]
         indexes = [
             models.Index(fields=["user", "-id"], name="funds_user_recent"),
             models.Index(fields=["status", "last_checked_at"], name="funds_status_checked"),
@@ -218,7 +228,7 @@ class FundsRequest(models.Model):
 
     @property
     def is_final(self) -> bool:
-        return self.status in (self.Status.APPROVED, self.Status.REJECTED)
+        return self.status in (self.Status.APPROVED, self.Status.REJECTED, self.Status.REVERSED)
 
 
 class WebhookLog(models.Model):
@@ -247,3 +257,136 @@ class WebhookLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.gateway} {self.received_at:%Y-%m-%d %H:%M} {self.outcome}"
+
+
+class AffiliateAccount(models.Model):
+    """A customer as an affiliate (their referral code, visits and affiliate balance) and who referred them.
+
+    Made at signup or lazily (the Affiliates page). The affiliate balance is an account of its own, apart from the
+    main balance until the customer moves it there or is paid out: it equals the sum of the account's
+    AffiliateEntry rows, and only `billing.services` writes either, in one transaction. `referred_by` is set once,
+    at signup through a referral link, and never changes.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, primary_key=True, related_name="affiliate"
+    )
+    code = models.CharField(max_length=32, unique=True, editable=False)
+    referred_by = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, editable=False, related_name="referrals"
+    )
+    referred_at = models.DateTimeField(null=True, blank=True, editable=False)
+    commission_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="This referrer's commission on their referred customers' deposits. "
+        "Empty: the panel's AFFILIATE_COMMISSION_PERCENT.",
+    )
+    balance = MoneyField(default=Decimal("0"), editable=False)
+    # A counter, not a row per visit: anyone can request a link as often as they like.
+    visits = models.PositiveBigIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(balance__gte=0), name="affiliate_balance_not_negative"),
+            models.CheckConstraint(condition=~Q(referred_by=F("user")), name="affiliate_not_referred_by_self"),
+            models.CheckConstraint(
+                condition=Q(commission_percent__isnull=True)
+                | Q(commission_percent__gte=0, commission_percent__lte=100),
+                name="affiliate_commission_percent_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Affiliate {self.user_id} ({self.code})"
+
+
+class AffiliateEntry(models.Model):
+    """One change of one affiliate balance: the affiliate account's ledger, with the main ledger's guarantees.
+
+    Rows are never updated or deleted; a unique (kind, reference) makes one commission per deposit ("funds:<id>"),
+    one reversal of it, one hold and one return per payout request ("payout:<id>").
+    """
+
+    class Kind(models.TextChoices):
+        COMMISSION = "commission", _("Commission")
+        REVERSAL = "reversal", _("Commission reversed")
+        TRANSFER = "transfer", _("Moved to the main balance")
+        PAYOUT = "payout", _("Payout requested")
+        PAYOUT_RETURN = "payout_return", _("Payout rejected: returned")
+
+    account = models.ForeignKey(AffiliateAccount, on_delete=models.PROTECT, related_name="entries")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    amount = MoneyField()
+    balance_after = MoneyField()
+    reference = models.CharField(max_length=64, blank=True, default="")
+    memo = models.CharField(max_length=255, blank=True, default="")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name_plural = "affiliate entries"
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["account", "-id"], name="affiliate_entry_recent")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "reference"], condition=~Q(reference=""), name="affiliate_once_per_kind_and_reference"
+            ),
+            models.CheckConstraint(condition=~Q(amount=0), name="affiliate_amount_not_zero"),
+            models.CheckConstraint(condition=Q(balance_after__gte=0), name="affiliate_balance_after_not_negative"),
+            models.CheckConstraint(
+                condition=Q(kind__in=["commission", "payout_return"], amount__gt=0)
+                | Q(kind__in=["reversal", "transfer", "payout"], amount__lt=0),
+                name="affiliate_sign_matches_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.kind} {self.amount}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise ValueError("Affiliate entries are immutable.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Affiliate entries are immutable.")
+
+
+class AffiliatePayout(models.Model):
+    """A referrer's request to be paid their affiliate earnings by hand (bank, wallet), decided by staff.
+
+    The amount leaves the affiliate balance when requested (held, a PAYOUT row), so it cannot be spent twice; a
+    rejection returns it (a PAYOUT_RETURN row), an approval records that staff paid it outside the panel.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for staff")
+        APPROVED = "approved", _("Paid")
+        REJECTED = "rejected", _("Rejected: returned to the affiliate balance")
+
+    account = models.ForeignKey(AffiliateAccount, on_delete=models.PROTECT, related_name="payouts")
+    amount = MoneyField()
+    details = models.CharField(max_length=255, help_text="Where the customer asks to be paid (wallet, account).")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.CharField(max_length=255, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        permissions = [
+            ("approve_affiliate_payout", "Can approve (mark paid) or reject (return) affiliate payout requests")
+        ]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="affiliate_payout_amount_positive")]
+
+    def __str__(self) -> str:
+        return f"Payout {self.pk}: {self.amount} for {self.account_id}"

@@ -19,27 +19,42 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection, transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Case, F, Q, Sum, Value, When
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from billing.errors import (
+    AffiliateError,
+    AffiliateInsufficientFunds,
+    AffiliatePayoutDecided,
+    DepositReverseRefused,
     FundsRequestDecided,
     FundsRequestInvalid,
     GatewayError,
     GatewayNotConfigured,
     InsufficientFunds,
     InvalidAmount,
+    ReferralRefused,
     WebhookRejected,
 )
 from billing.gateways import DepositUrls, Notification, PaymentState, Redirect, gateway_for
-from billing.models import DepositBonusTier, FundsRequest, LedgerEntry, PaymentMethod, WebhookLog
+from billing.models import (
+    AffiliateAccount,
+    AffiliateEntry,
+    AffiliatePayout,
+    DepositBonusTier,
+    FundsRequest,
+    LedgerEntry,
+    PaymentMethod,
+    WebhookLog,
+)
 from core.errors import PanelError
-from core.money import MONEY_QUANTUM, money_round
+from core.money import MONEY_QUANTUM, money_round, money_str
 
 Kind = LedgerEntry.Kind
-CREDIT_KINDS = {Kind.DEPOSIT, Kind.BONUS, Kind.REFUND, Kind.ADJUSTMENT}
-DEBIT_KINDS = {Kind.CHARGE, Kind.ADJUSTMENT}
+CREDIT_KINDS = {Kind.DEPOSIT, Kind.BONUS, Kind.REFUND, Kind.ADJUSTMENT, Kind.AFFILIATE}
+DEBIT_KINDS = {Kind.CHARGE, Kind.ADJUSTMENT, Kind.REVERSAL}
 # The balance column's digits: a credit past it would fail in the database as a 500.
 BALANCE_LIMIT = Decimal(10) ** (settings.MONEY_MAX_DIGITS - settings.MONEY_DECIMAL_PLACES)
 
@@ -443,7 +458,10 @@ def _save(deposit: FundsRequest, fields: set[str], outcome: str, message: str) -
 
 
 def _deposit_credit(deposit: FundsRequest, *, paid: Decimal, staff_id: int | None, memo: str = "") -> None:
-    """Credit `paid` less the method's fee, and the bonus on top; the deposit row must be locked."""
+    """Credit `paid` less the method's fee, the bonus on top, and the referrer's commission on the credit.
+
+    The deposit row must be locked. Operator credits (`balance_adjust`) are not deposits and earn no commission.
+    """
     method = deposit.method
     credited = money_round(paid * (100 - method.fee_percent) / 100)
     if credited <= 0:
@@ -473,6 +491,8 @@ def _deposit_credit(deposit: FundsRequest, *, paid: Decimal, staff_id: int | Non
             )
         )
     balance_credit_many(credits=credits)
+    # In the deposit's own transaction: a deposit is never credited without its referrer's commission, or twice.
+    _affiliate_commission(deposit, credited=credited, staff_id=staff_id)
     deposit.status = Status.APPROVED
     deposit.paid_amount = paid
     deposit.credited_amount = credited
@@ -567,3 +587,282 @@ def deposits_sweep(*, now: datetime | None = None, limit: int = SWEEP_BATCH) -> 
         )
         report.expired += expired
     return report
+
+
+def deposit_reverse(*, deposit_id: int, staff_id: int, note: str = "") -> FundsRequest:
+    """An operator takes a credited deposit back (a chargeback, a payment the gateway reversed).
+
+    Its credit and bonus leave the customer's balance (one REVERSAL row) and its commission the referrer's
+    affiliate balance, all in one transaction or not at all: a reversal that would drive either balance below
+    zero is refused with the amounts, and changes nothing. Done once: the deposit row is locked and must still be
+    credited, and the ledgers' unique (kind, reference) stand behind it.
+    """
+    with transaction.atomic():
+        deposit = FundsRequest.objects.select_for_update().select_related("user").get(pk=deposit_id)
+        if deposit.status != Status.APPROVED:
+            raise FundsRequestDecided(
+                f"Deposit {deposit.pk} is {deposit.get_status_display().lower()}: only a credited deposit can be "
+                "reversed."
+            )
+        reference = f"funds:{deposit.pk}"
+        credited = LedgerEntry.objects.filter(
+            user_id=deposit.user_id, reference=reference, kind__in=[Kind.DEPOSIT, Kind.BONUS]
+        ).aggregate(total=Sum("amount"))["total"]
+        credited = money_round(credited or Decimal(0))
+        memo = f"Deposit {deposit.pk} reversed{': ' + note if note else ''}"
+        if credited > 0:
+            try:
+                balance_debit(
+                    user_id=deposit.user_id,
+                    amount=credited,
+                    kind=Kind.REVERSAL,
+                    reference=reference,
+                    memo=memo,
+                    created_by_id=staff_id,
+                )
+            except InsufficientFunds:
+                balance = type(deposit.user).objects.values_list("balance", flat=True).get(pk=deposit.user_id)
+                raise DepositReverseRefused(
+                    f"Deposit {deposit.pk}: {deposit.user} has {money_str(balance)} left, less than the "
+                    f"{money_str(credited)} it credited "
+                    "(with its bonus). Nothing was reversed."
+                ) from None
+        commission = AffiliateEntry.objects.filter(kind=AffiliateEntry.Kind.COMMISSION, reference=reference).first()
+        if commission is not None:
+            try:
+                _affiliate_post(
+                    account_id=commission.account_id,
+                    amount=-commission.amount,
+                    kind=AffiliateEntry.Kind.REVERSAL,
+                    reference=reference,
+                    memo=memo,
+                    created_by_id=staff_id,
+                )
+            except AffiliateInsufficientFunds:
+                balance = AffiliateAccount.objects.values_list("balance", flat=True).get(pk=commission.account_id)
+                raise DepositReverseRefused(
+                    f"Deposit {deposit.pk}: the referrer (customer {commission.account_id}) has "
+                    f"{money_str(balance)} of affiliate balance left, less than the {money_str(commission.amount)} "
+                    "commission to take back. Nothing was reversed."
+                ) from None
+        deposit.status = Status.REVERSED
+        deposit.status_message = memo[:255]
+        deposit.save(update_fields=["status", "status_message"])
+        return deposit
+
+
+# Affiliates ----------------------------------------------------------------------------------
+#
+# A customer's affiliate balance is an account of its own (AffiliateAccount.balance and its AffiliateEntry rows),
+# never mixed with the main balance until they move it there (a TRANSFER row and an AFFILIATE main-ledger row, one
+# transaction) or staff pay it out. Locks are always taken in the same order: a deposit or payout row, then
+# customers' rows, then affiliate accounts. A deposit's commission locks its customer then the referrer's
+# account; a transfer the referrer's own row then their account: no two paths wait on each other in a circle.
+
+# No 0/o or 1/l: codes are read aloud and typed by hand. 32 symbols x 12 = 60 bits: not guessable or enumerable.
+REFERRAL_CODE_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
+REFERRAL_CODE_LENGTH = 12
+Affiliate = AffiliateEntry.Kind
+
+
+def _referral_code() -> str:
+    return "".join(secrets.choice(REFERRAL_CODE_ALPHABET) for _ in range(REFERRAL_CODE_LENGTH))
+
+
+def affiliate_account_get(*, user_id: int) -> AffiliateAccount:
+    """The customer's affiliate account, made with a fresh random referral code on first use."""
+    for _ in range(3):
+        account = AffiliateAccount.objects.filter(pk=user_id).first()
+        if account is not None:
+            return account
+        try:
+            # get_or_create settles two first visits at once (the primary key); a retry, a code collision.
+            with transaction.atomic():
+                account, _ = AffiliateAccount.objects.get_or_create(
+                    user_id=user_id, defaults={"code": _referral_code()}
+                )
+            return account
+        except IntegrityError:
+            continue
+    raise AffiliateError("Could not open the affiliate account: please try again.")
+
+
+def affiliate_referrer_set(*, user_id: int, code: str) -> AffiliateAccount:
+    """Attribute a new customer to the referrer whose link they came through: at most once, never to themselves.
+
+    Refused (ReferralRefused, nothing changes) for an unknown code, the customer's own code, a suspended referrer,
+    a referrer who joined after the customer, or a customer who already has a referrer (it never changes).
+    """
+    account = affiliate_account_get(user_id=user_id)
+    referrer = AffiliateAccount.objects.select_related("user").filter(code=code).first() if code else None
+    if referrer is None:
+        raise ReferralRefused("Unknown referral code.")
+    if referrer.pk == user_id:
+        raise ReferralRefused("A customer cannot refer themselves.")
+    if not referrer.user.is_active:
+        raise ReferralRefused("The referrer's account is suspended.")
+    joined = type(referrer.user).objects.values_list("date_joined", flat=True).get(pk=user_id)
+    if referrer.user.date_joined >= joined:
+        raise ReferralRefused("The referrer joined after this customer.")
+    # Conditional: of two attributions at once, one wins, and a referrer once set stays.
+    updated = AffiliateAccount.objects.filter(pk=user_id, referred_by__isnull=True).update(
+        referred_by=referrer, referred_at=timezone.now()
+    )
+    if not updated:
+        raise ReferralRefused("This customer already has a referrer.")
+    account.refresh_from_db()
+    return account
+
+
+def affiliate_visit_record(*, code: str) -> bool:
+    """Count a visit of a referral link (one UPDATE of a counter, no row per visit); False for an unknown code."""
+    return bool(code) and AffiliateAccount.objects.filter(code=code).update(visits=F("visits") + 1) == 1
+
+
+def affiliate_commission_percent(*, account: AffiliateAccount) -> Decimal:
+    if account.commission_percent is not None:
+        return account.commission_percent
+    return settings.AFFILIATE_COMMISSION_PERCENT
+
+
+def _affiliate_commission(deposit: FundsRequest, *, credited: Decimal, staff_id: int | None) -> AffiliateEntry | None:
+    """The referrer's commission on a deposit's credit (not its bonus). The caller holds the deposit's row lock."""
+    referrer = AffiliateAccount.objects.filter(referrals__pk=deposit.user_id).first()
+    if referrer is None:
+        return None
+    percent = affiliate_commission_percent(account=referrer)
+    amount = money_round(credited * percent / 100)
+    if amount <= 0:
+        return None
+    return _affiliate_post(
+        account_id=referrer.pk,
+        amount=amount,
+        kind=Affiliate.COMMISSION,
+        reference=f"funds:{deposit.pk}",
+        memo=f"{percent.normalize():f}% of a referred customer's deposit of {money_str(credited)}",
+        created_by_id=staff_id,
+    )
+
+
+def _affiliate_post(
+    *, account_id: int, amount: Decimal, kind: str, reference: str, memo: str, created_by_id: int | None = None
+) -> AffiliateEntry:
+    """Write one row of an affiliate account and its new balance (`amount` signed), under the account's row lock.
+
+    A (kind, reference) already written returns that row and changes nothing: checked under the lock, so a
+    concurrent repeat waits for the first and finds its row. A debit the balance does not cover raises
+    AffiliateInsufficientFunds after the block (nothing written, the caller's transaction still usable).
+    """
+    with transaction.atomic(savepoint=False):
+        balance = (
+            AffiliateAccount.objects.select_for_update().filter(pk=account_id).values_list("balance", flat=True).get()
+        )
+        if reference:
+            written = AffiliateEntry.objects.filter(kind=kind, reference=reference).first()
+            if written is not None:
+                return written
+        new_balance = money_round(balance + amount)
+        if 0 <= new_balance < BALANCE_LIMIT:
+            AffiliateAccount.objects.filter(pk=account_id).update(balance=new_balance)
+            return AffiliateEntry.objects.create(
+                account_id=account_id,
+                kind=kind,
+                amount=amount,
+                balance_after=new_balance,
+                reference=reference,
+                memo=memo[:255],
+                created_by_id=created_by_id,
+            )
+    if new_balance < 0:
+        raise AffiliateInsufficientFunds(
+            gettext("Not enough on your affiliate balance: %(balance)s available.") % {"balance": money_str(balance)}
+        )
+    raise InvalidAmount("The balance would grow past the largest amount the panel keeps.")
+
+
+def _affiliate_amount(amount: Decimal) -> Decimal:
+    """An amount a referrer moves or asks to be paid: positive, in the panel's digits, at least AFFILIATE_MIN_PAYOUT."""
+    if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
+        raise AffiliateError(gettext("Enter an amount above zero."))
+    if money_round(amount) != amount:
+        raise AffiliateError(gettext("The amount has more decimal places than the panel keeps."))
+    if amount < settings.AFFILIATE_MIN_PAYOUT:
+        raise AffiliateError(
+            gettext("The minimum is %(minimum)s %(currency)s.")
+            % {"minimum": money_str(settings.AFFILIATE_MIN_PAYOUT), "currency": settings.PANEL_CURRENCY}
+        )
+    return amount
+
+
+def affiliate_transfer(*, user_id: int, amount: Decimal) -> LedgerEntry:
+    """Move affiliate earnings to the customer's main balance: the affiliate debit and the main credit at once.
+
+    Both rows share one reference ("transfer:<random>"), so each side of a transfer names the other.
+    """
+    amount = _affiliate_amount(amount)
+    affiliate_account_get(user_id=user_id)
+    User = get_user_model()
+    reference = f"transfer:{secrets.token_hex(8)}"
+    memo = "Affiliate earnings moved to the main balance"
+    with transaction.atomic():
+        # The customer's row before their affiliate account: the lock order every money path keeps.
+        list(User.objects.select_for_update().filter(pk=user_id).values_list("pk", flat=True))
+        _affiliate_post(account_id=user_id, amount=-amount, kind=Affiliate.TRANSFER, reference=reference, memo=memo)
+        return balance_credit(user_id=user_id, amount=amount, kind=Kind.AFFILIATE, reference=reference, memo=memo)
+
+
+def affiliate_payout_request(*, user_id: int, amount: Decimal, details: str) -> AffiliatePayout:
+    """Ask staff to pay affiliate earnings by hand. The amount is held (taken from the affiliate balance) at once."""
+    amount = _affiliate_amount(amount)
+    details = " ".join(details.split())
+    if not details:
+        raise AffiliateError(gettext("Say where to send the payout (wallet, account)."))
+    affiliate_account_get(user_id=user_id)
+    with transaction.atomic():
+        payout = AffiliatePayout.objects.create(account_id=user_id, amount=amount, details=details[:255])
+        _affiliate_post(
+            account_id=user_id,
+            amount=-amount,
+            kind=Affiliate.PAYOUT,
+            reference=f"payout:{payout.pk}",
+            memo=f"Payout request {payout.pk}",
+        )
+        return payout
+
+
+def affiliate_payout_approve(*, payout_id: int, staff_id: int, note: str = "") -> AffiliatePayout:
+    """Staff paid it outside the panel: the held amount stays out of the affiliate balance.
+
+    One conditional UPDATE: it waits for a concurrent rejection's row lock and then finds the request decided.
+    """
+    updated = AffiliatePayout.objects.filter(pk=payout_id, status=AffiliatePayout.Status.PENDING).update(
+        status=AffiliatePayout.Status.APPROVED, reviewed_by_id=staff_id, reviewed_at=timezone.now(), review_note=note
+    )
+    payout = AffiliatePayout.objects.get(pk=payout_id)
+    if not updated:
+        raise AffiliatePayoutDecided(f"Payout {payout.pk} was already decided ({payout.get_status_display().lower()}).")
+    return payout
+
+
+def affiliate_payout_reject(*, payout_id: int, staff_id: int, note: str = "") -> AffiliatePayout:
+    """Refuse a payout request: the held amount returns to the affiliate balance, in the same transaction."""
+    with transaction.atomic():
+        payout = AffiliatePayout.objects.select_for_update().get(pk=payout_id)
+        if payout.status != AffiliatePayout.Status.PENDING:
+            raise AffiliatePayoutDecided(
+                f"Payout {payout.pk} was already decided ({payout.get_status_display().lower()})."
+            )
+        _affiliate_post(
+            account_id=payout.account_id,
+            amount=payout.amount,
+            kind=Affiliate.PAYOUT_RETURN,
+            reference=f"payout:{payout.pk}",
+            memo=f"Payout request {payout.pk} rejected{': ' + note if note else ''}",
+            created_by_id=staff_id,
+        )
+        payout.status = AffiliatePayout.Status.REJECTED
+        payout.reviewed_by_id = staff_id
+        payout.reviewed_at = timezone.now()
+        payout.review_note = note[:255]
+        payout.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_note"])
+        return payout

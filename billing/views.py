@@ -1,4 +1,5 @@
-"""The customer's money pages (add funds, deposits, transactions) and the gateways' webhooks.
+"""The customer's money pages (add funds, deposits, transactions, affiliates), referral links and the gateways'
+webhooks.
 
 Thin views: they parse input, call one `billing.services` function, and render its result or
 its `PanelError` message. The page a customer comes back to from a gateway only shows the
@@ -6,6 +7,8 @@ deposit's state (polled as JSON by static JS); it never credits anything.
 """
 
 import csv
+import logging
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
 
@@ -19,23 +22,30 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, Stream
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from billing.gateways import Notification, gateway_for, gateways_available, test_gateway_enabled
 from billing.gateways.test import TestGateway
-from billing.models import DepositBonusTier, FundsRequest, LedgerEntry, PaymentMethod
-from billing.selectors import ledger_entries_for, ledger_link
+from billing.models import AffiliateEntry, AffiliatePayout, DepositBonusTier, FundsRequest, LedgerEntry, PaymentMethod
+from billing.selectors import affiliate_summary, ledger_entries_for, ledger_link
 from billing.services import (
     BALANCE_LIMIT,
+    affiliate_account_get,
+    affiliate_commission_percent,
+    affiliate_payout_request,
+    affiliate_referrer_set,
+    affiliate_transfer,
+    affiliate_visit_record,
     deposit_amount_bounds,
     deposit_notification_receive,
     deposit_start,
     funds_request_create,
 )
 from core.errors import PanelError
-from core.money import money_display, money_str
+from core.money import money_display, money_form_field, money_str
 
 DEPOSITS_PER_PAGE = 25
 TRANSACTIONS_PER_PAGE = 50
@@ -44,6 +54,12 @@ STATUS_POLL_MS = 3000
 # Headers kept in the webhook log: what tells a gateway's request apart, never cookies or auth.
 LOGGED_HEADERS = {"content-type", "user-agent", "x-nowpayments-sig", "x-forwarded-for", "x-real-ip", "content-length"}
 CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# The referral cookie: the referrer's code, signed (a visitor cannot forge or edit one) and dated by the signature,
+# so a signup more than AFFILIATE_COOKIE_DAYS after the visit is not attributed even if the browser kept it.
+REFERRAL_COOKIE = "panel_ref"
+REFERRAL_COOKIE_SALT = "billing.referral"
+AFFILIATE_ROWS = 25
+logger = logging.getLogger("billing.affiliates")
 
 
 def _methods():
@@ -325,3 +341,129 @@ def _transactions_csv(rows) -> StreamingHttpResponse:
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="transactions-{timezone.now():%Y%m%d}.csv"'
     return response
+
+
+# Affiliates
+
+
+def _referral_cookie_age() -> timedelta:
+    return timedelta(days=settings.AFFILIATE_COOKIE_DAYS)
+
+
+def _referral_cookie(request: HttpRequest) -> str:
+    return request.get_signed_cookie(
+        REFERRAL_COOKIE, default="", salt=REFERRAL_COOKIE_SALT, max_age=_referral_cookie_age()
+    )
+
+
+@never_cache
+def referral_visit(request: HttpRequest, code: str) -> HttpResponse:
+    """A referral link: count the visit and remember the code for AFFILIATE_COOKIE_DAYS, then on to sign up.
+
+    A visitor already carrying this code is not counted again, and a signed-in customer (their own link, or a
+    customer following a link) neither counted nor marked.
+    """
+    if request.user.is_authenticated:
+        return redirect("dashboard")
+    response = redirect("signup")
+    if _referral_cookie(request) == code:
+        return response
+    if affiliate_visit_record(code=code):
+        response.set_signed_cookie(
+            REFERRAL_COOKIE,
+            code,
+            salt=REFERRAL_COOKIE_SALT,
+            max_age=int(_referral_cookie_age().total_seconds()),
+            secure=settings.SESSION_COOKIE_SECURE,
+            httponly=True,
+            samesite="Lax",
+        )
+    return response
+
+
+def referral_signup(request: HttpRequest, user) -> None:
+    """Called by the signup view for a new customer: open their affiliate account, attributed to the referrer
+    whose link they came through within AFFILIATE_COOKIE_DAYS. A refused referral never blocks a signup."""
+    code = _referral_cookie(request)
+    if not code:
+        affiliate_account_get(user_id=user.pk)
+        return
+    try:
+        affiliate_referrer_set(user_id=user.pk, code=code)
+    except PanelError as error:
+        logger.info("signup %s: referral %r not recorded: %s", user.pk, code, error.message)
+
+
+class AffiliateTransferForm(forms.Form):
+    amount = money_form_field(label=gettext_lazy("Amount"))
+
+
+class AffiliatePayoutForm(forms.Form):
+    amount = money_form_field(label=gettext_lazy("Amount"))
+    details = forms.CharField(
+        max_length=255,
+        label=gettext_lazy("Pay to"),
+        help_text=gettext_lazy("Your wallet address or account, and its network or bank."),
+    )
+
+
+def _affiliates_page(request: HttpRequest, *, transfer_form=None, payout_form=None) -> HttpResponse:
+    account = affiliate_account_get(user_id=request.user.pk)
+    summary = affiliate_summary(account=account, percent=affiliate_commission_percent(account=account))
+    context = {
+        "summary": summary,
+        "link": _absolute(request, reverse("referral", args=[account.code])),
+        "balance": money_str(account.balance),
+        "min_payout": money_str(settings.AFFILIATE_MIN_PAYOUT),
+        "cookie_days": settings.AFFILIATE_COOKIE_DAYS,
+        "transfer_form": transfer_form or AffiliateTransferForm(initial={"amount": money_str(account.balance)}),
+        "payout_form": payout_form or AffiliatePayoutForm(),
+        "entries": AffiliateEntry.objects.filter(account=account)[:AFFILIATE_ROWS],
+        "payouts": AffiliatePayout.objects.filter(account=account)[:AFFILIATE_ROWS],
+    }
+    return render(request, "billing/affiliates.html", context)
+
+
+@login_required
+def affiliates(request: HttpRequest) -> HttpResponse:
+    return _affiliates_page(request)
+
+
+@login_required
+@require_POST
+def affiliates_transfer(request: HttpRequest) -> HttpResponse:
+    form = AffiliateTransferForm(request.POST)
+    if form.is_valid():
+        try:
+            entry = affiliate_transfer(user_id=request.user.pk, amount=form.cleaned_data["amount"])
+        except PanelError as error:
+            form.add_error("amount", error.message)
+        else:
+            messages.success(
+                request,
+                gettext("%(amount)s %(currency)s moved to your balance.")
+                % {"amount": money_str(entry.amount), "currency": settings.PANEL_CURRENCY},
+            )
+            return redirect("affiliates")
+    return _affiliates_page(request, transfer_form=form)
+
+
+@login_required
+@require_POST
+def affiliates_payout(request: HttpRequest) -> HttpResponse:
+    form = AffiliatePayoutForm(request.POST)
+    if form.is_valid():
+        try:
+            payout = affiliate_payout_request(
+                user_id=request.user.pk, amount=form.cleaned_data["amount"], details=form.cleaned_data["details"]
+            )
+        except PanelError as error:
+            form.add_error("amount", error.message)
+        else:
+            messages.success(
+                request,
+                gettext("Payout request %(id)s sent: %(amount)s %(currency)s are held until staff pay it.")
+                % {"id": payout.pk, "amount": money_str(payout.amount), "currency": settings.PANEL_CURRENCY},
+            )
+            return redirect("affiliates")
+    return _affiliates_page(request, payout_form=form)

@@ -8,6 +8,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from billing.selectors import referrer_of
 from billing.services import balance_adjust
 from core.errors import PanelError
 from core.money import money_form_field
@@ -35,9 +36,10 @@ POWER_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     list_display = ("username", "email", "balance", "api_key_prefix", "is_active", "is_staff", "date_joined")
-    readonly_fields = ("balance", "api_key_prefix", "api_key_created_at", "balance_actions")
+    readonly_fields = ("balance", "api_key_prefix", "api_key_created_at", "balance_actions", "referrer")
     fieldsets = DjangoUserAdmin.fieldsets + (
         ("Money and API", {"fields": ("balance", "balance_actions", "api_key_prefix", "api_key_created_at")}),
+        ("Affiliate", {"fields": ("referrer",)}),
     )
 
     def get_urls(self):
@@ -74,6 +76,15 @@ class UserAdmin(DjangoUserAdmin):
             '<a class="button" href="{}">Credit / debit</a> <a href="{}">Ledger</a>',
             reverse("admin:panel_user_balance", args=[obj.pk]),
             ledger,
+        )
+
+    @admin.display(description="Referred by")
+    def referrer(self, obj):
+        referrer = referrer_of(user_id=obj.pk) if obj.pk else None
+        if referrer is None:
+            return "-"
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:panel_user_change", args=[referrer.pk]), referrer.user.username
         )
 
     def balance_adjust_view(self, request, user_id):

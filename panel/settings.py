@@ -8,6 +8,7 @@ FIELD_ENCRYPTION_KEY.
 
 import base64
 import hashlib
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import environ
@@ -266,6 +267,29 @@ PAYMENT_READ_TIMEOUT = env.float("PAYMENT_READ_TIMEOUT", default=20.0)
 DEPOSIT_CHECK_AFTER_MINUTES = env.int("DEPOSIT_CHECK_AFTER_MINUTES", default=10)
 DEPOSIT_RECHECK_SECONDS = env.int("DEPOSIT_RECHECK_SECONDS", default=300)
 DEPOSIT_SWEEP_INTERVAL = env.int("DEPOSIT_SWEEP_INTERVAL", default=120)
+
+
+# Affiliates: a referral link's cookie lasts this many days; a referrer earns this percent of each deposit of the
+# customers they referred (a referrer's own percent, set in the admin, wins), and moves or is paid from this minimum.
+def _decimal(name: str, text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite():
+        raise ImproperlyConfigured(f"{name} must be a number such as 5 or 2.5, not {text!r}.")
+    return value
+
+
+AFFILIATE_COOKIE_DAYS = env.int("AFFILIATE_COOKIE_DAYS", default=30)
+AFFILIATE_COMMISSION_PERCENT = _decimal(
+    "AFFILIATE_COMMISSION_PERCENT", env.str("AFFILIATE_COMMISSION_PERCENT", default="5")
+)
+AFFILIATE_MIN_PAYOUT = _decimal("AFFILIATE_MIN_PAYOUT", env.str("AFFILIATE_MIN_PAYOUT", default="10"))
+if not (0 <= AFFILIATE_COMMISSION_PERCENT <= 100 and AFFILIATE_MIN_PAYOUT > 0 and AFFILIATE_COOKIE_DAYS > 0):
+    raise ImproperlyConfigured(
+        "AFFILIATE_COMMISSION_PERCENT must be 0 to 100, AFFILIATE_MIN_PAYOUT and AFFILIATE_COOKIE_DAYS above 0."
+    )
 
 # Our own /api/v2 throttling (per key and per IP).
 API_THROTTLE_KEY_RATE = env.str("API_THROTTLE_KEY_RATE", default="3000/min")

@@ -19,6 +19,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from billing.views import referral_signup
 from core.errors import PanelError
 from core.money import RATE_UNIT, money_str
 from orders.models import Category, Order, Refill, ServiceChange
@@ -143,6 +144,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         except PanelError as error:
             form.add_error("username", error.message)
         else:
+            referral_signup(request, user)
             # The API key made with the account is not shown: keys are shown once, on the
             # Account page, where the customer makes one when they want it.
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")

@@ -53,9 +53,12 @@ def staff_queue(*, status: str = "", assigned_to_id: int | None = None, unassign
     if unassigned:
         tickets = tickets.filter(assigned_to__isnull=True)
     if query:
-        match = Q(user__username__icontains=query) | Q(title__icontains=query)
+        # A number is a ticket or an order id, matched exactly: "19" must not find every customer whose
+        # name contains 19. Words match the customer's name or the title.
         if query.isdigit() and len(query) <= 18:
-            match |= Q(pk=int(query)) | Q(orders__pk=int(query))
+            match = Q(pk=int(query)) | Q(orders__pk=int(query))
+        else:
+            match = Q(user__username__icontains=query) | Q(title__icontains=query)
         tickets = tickets.filter(match).distinct()
     return tickets
 

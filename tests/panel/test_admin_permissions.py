@@ -18,8 +18,14 @@ from django.contrib.auth.models import Group, Permission
 from django.test import Client, RequestFactory
 from django.urls import URLPattern, get_resolver, reverse
 
-from billing.models import FundsRequest, LedgerEntry, PaymentMethod
-from billing.services import funds_request_create
+from billing.models import AffiliateAccount, AffiliateEntry, AffiliatePayout, FundsRequest, LedgerEntry, PaymentMethod
+from billing.services import (
+    affiliate_account_get,
+    affiliate_payout_request,
+    affiliate_referrer_set,
+    funds_request_approve,
+    funds_request_create,
+)
 from orders.models import Order, Service
 from orders.services.ordering import order_create
 from panel.models import User
@@ -121,6 +127,21 @@ def charged_order(request, status: str = Order.Status.AWAITING) -> Order:
 def pending_funds(request) -> FundsRequest:
     method = PaymentMethod.objects.create(name="Bank transfer")
     return funds_request_create(user_id=UserFactory().pk, method_id=method.pk, amount=Decimal("5000"))
+
+
+def credited_funds(request) -> FundsRequest:
+    """A credited deposit of 1000 by a referred customer: its referrer earned 50 (5%) on it."""
+    referrer = UserFactory()
+    customer = UserFactory()
+    affiliate_referrer_set(user_id=customer.pk, code=affiliate_account_get(user_id=referrer.pk).code)
+    method = PaymentMethod.objects.create(name="Bank transfer")
+    funds = funds_request_create(user_id=customer.pk, method_id=method.pk, amount=Decimal("1000"))
+    return funds_request_approve(funds_request_id=funds.pk)
+
+
+def pending_payout(request) -> AffiliatePayout:
+    referrer_id = AffiliateAccount.objects.get(pk=credited_funds(request).user_id).referred_by_id
+    return affiliate_payout_request(user_id=referrer_id, amount=Decimal("20"), details="wallet T123")
 
 
 def gateway_method(request, answer: dict) -> dict:
@@ -262,6 +283,39 @@ POWERS = [
         done=lambda given, _: fresh(given["deposit"]).status == "approved",
     ),
     Power(
+        key="billing.fundsrequest:reverse",
+        needs=("billing.reverse_deposit",),
+        reach=("billing.view_fundsrequest",),
+        group="Finance",
+        given=credited_funds,
+        act=lambda client, funds: client.post(
+            changelist("billing.fundsrequest:"), {"action": "reverse", "_selected_action": [funds.pk]}
+        ),
+        done=lambda funds, _: (fresh(funds).status, fresh(funds.user).balance) == ("reversed", 0),
+    ),
+    Power(
+        key="billing.affiliatepayout:approve",
+        needs=("billing.approve_affiliate_payout",),
+        reach=("billing.view_affiliatepayout",),
+        group="Finance",
+        given=pending_payout,
+        act=lambda client, payout: client.post(
+            changelist("billing.affiliatepayout:"), {"action": "approve", "_selected_action": [payout.pk]}
+        ),
+        done=lambda payout, _: fresh(payout).status == "approved",
+    ),
+    Power(
+        key="billing.affiliatepayout:reject",
+        needs=("billing.approve_affiliate_payout",),
+        reach=("billing.view_affiliatepayout",),
+        group="Finance",
+        given=pending_payout,
+        act=lambda client, payout: client.post(
+            changelist("billing.affiliatepayout:"), {"action": "reject", "_selected_action": [payout.pk]}
+        ),
+        done=lambda payout, _: (fresh(payout).status, fresh(payout.account).balance) == ("rejected", 50),
+    ),
+    Power(
         key="billing.paymentmethod:test_credentials",
         needs=("billing.change_paymentmethod",),
         given=lambda request: gateway_method(request, {"state": 0, "result": []}),
@@ -325,6 +379,9 @@ def world() -> dict:
         "ledger": list(LedgerEntry.objects.order_by("pk").values_list("pk", "amount")),
         "orders": list(Order.objects.order_by("pk").values_list("pk", "status", "upstream_order_id", "refunded")),
         "funds": list(FundsRequest.objects.order_by("pk").values_list("pk", "status", "reviewed_by")),
+        "affiliate_balances": list(AffiliateAccount.objects.order_by("pk").values_list("pk", "balance")),
+        "affiliate_ledger": list(AffiliateEntry.objects.order_by("pk").values_list("pk", "amount")),
+        "payouts": list(AffiliatePayout.objects.order_by("pk").values_list("pk", "status", "reviewed_by")),
         "services": list(Service.objects.order_by("pk").values_list("pk", "is_enabled", "rate")),
         "providers": list(
             Provider.objects.order_by("pk").values_list("pk", "balance_checked_at", "last_sync_at", "markup_percent")

@@ -28,6 +28,12 @@ FINANCE = {
     "billing.view_paymentmethod",
     "orders.view_dashboard",
     "panel.view_user",
+    # billing/migrations/0006: affiliate payouts and deposit reversals.
+    "billing.approve_affiliate_payout",
+    "billing.view_affiliatepayout",
+    "billing.view_affiliateaccount",
+    "billing.view_affiliateentry",
+    "billing.reverse_deposit",
 }
 
 

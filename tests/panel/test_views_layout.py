@@ -55,7 +55,7 @@ def test_a_page_that_does_not_exist_here_is_left_out_instead_of_breaking_the_pag
 
 
 def test_the_first_url_name_that_resolves_is_the_link(customer_client, monkeypatch):
-    nav = [NavItem("News", ("support:news", "updates"), "bell", "nav-news")]
+    nav = [NavItem("News", ("not_installed:news", "updates"), "bell", "nav-news")]
     monkeypatch.setattr(navigation, "NAV", nav)
     sidebar = _sidebar(customer_client.get(reverse("orders")).content.decode())
     assert f'href="{reverse("updates")}"' in sidebar
