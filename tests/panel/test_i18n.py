@@ -14,8 +14,10 @@ from django.urls import reverse
 from orders.models import Order
 from panel.models import User
 from panel.services import api_key_rotate
+from support.notifications import notifications_collect, notifications_send
 from tests.orders.factories import ServiceFactory
 from tests.panel.factories import UserFactory
+from tests.support.factories import charged_order
 
 pytestmark = pytest.mark.django_db
 
@@ -34,6 +36,21 @@ def test_a_visitor_reads_the_pages_in_the_browsers_language(client):
     response = client.get(reverse("login"), HTTP_ACCEPT_LANGUAGE="ru-RU,ru;q=0.9,en;q=0.5")
     assert _html_tag(response) == ("ru", "ltr")
     assert response["Content-Language"] == "ru"
+    assert "<h1>Войти</h1>" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("header", "heading", "link"),
+    [
+        ("en", "<h1>Log in</h1>", "Forgot your password?"),
+        ("zh-TW", "<h1>登入</h1>", "忘記密碼？"),
+        ("ru", "<h1>Войти</h1>", "Забыли пароль?"),
+        ("es-MX,es;q=0.8", "<h1>Iniciar sesión</h1>", "¿Olvidaste tu contraseña?"),
+    ],
+)
+def test_the_login_page_speaks_each_shipped_language(client, header, heading, link):
+    html = client.get(reverse("login"), HTTP_ACCEPT_LANGUAGE=header).content.decode()
+    assert heading in html and link in html
 
 
 @pytest.mark.parametrize("header", ["zh-TW,zh;q=0.9", "zh-Hant", "zh-HK"])
@@ -197,3 +214,38 @@ def test_api_errors_stay_english_for_a_russian_account_and_browser(fields, error
 def test_api_refuses_a_wrong_key_in_english_whatever_the_browser_asks(client):
     response = client.post("/api/v2", {"key": "nope", "action": "balance"}, HTTP_ACCEPT_LANGUAGE="zh-TW")
     assert response.json() == {"error": "Invalid API key"}
+
+
+def test_a_signed_in_customers_pages_and_messages_are_in_the_accounts_language(client):
+    customer = UserFactory(language="es", balance="1")
+    client.force_login(customer)
+    html = client.get(reverse("dashboard")).content.decode()
+    assert 'data-testid="nav-orders"' in html and '<span class="label">Pedidos</span>' in html
+    response = client.post(reverse("set_language"), {"language": "ru", "next": reverse("account")}, follow=True)
+    assert "<h1>Аккаунт</h1>" in response.content.decode()
+
+
+def test_the_password_reset_e_mail_is_in_the_language_of_the_page_it_was_asked_from(client, mailoutbox):
+    UserFactory(email="lector@example.com")
+    client.post(reverse("password_reset"), {"email": "lector@example.com"}, HTTP_ACCEPT_LANGUAGE="es")
+    (message,) = mailoutbox
+    assert message.subject == "Restablece tu contraseña en testserver"
+    assert "Alguien pidió restablecer la contraseña de tu cuenta en testserver." in message.body
+
+
+@pytest.mark.parametrize(
+    ("language", "subject", "sentence"),
+    [
+        ("ru", "Заказ {id} выполнен", "Ваш заказ {id} ({service}) выполнен."),
+        ("zh-hant", "訂單 {id} 已完成", "您的訂單 {id}（{service}）已完成。"),
+        ("es", "Pedido {id} completado", "Tu pedido {id} ({service}) se completó."),
+    ],
+)
+def test_notification_e_mails_are_written_in_the_accounts_language(mailoutbox, language, subject, sentence):
+    customer = UserFactory(balance="10", language=language)
+    order = charged_order(customer, status=Order.Status.COMPLETED)
+    notifications_collect()
+    notifications_send()
+    words = {"id": order.pk, "service": order.service.name}
+    (message,) = [m for m in mailoutbox if m.subject == subject.format(**words)]
+    assert sentence.format(**words) in message.body
