@@ -13,6 +13,7 @@ from billing.services import balance_adjust
 from core.errors import PanelError
 from core.money import money_form_field
 from core.staff import admin_permission_view
+from panel import admin_security  # noqa: F401  (the lockout and two-factor admin pages)
 from panel.models import User
 
 

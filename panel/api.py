@@ -27,6 +27,7 @@ from orders.models import Order, Refill, Service
 from orders.selectors import orders_of_user, refills_of_user, services_for_sale
 from orders.services.ordering import order_cancel_request, order_create, refill_request
 from panel.api_keys import api_key_hash
+from panel.client_ip import client_ip
 from panel.selectors import user_by_api_key
 from providers.protocol import PROTOCOL_BATCH as MAX_IDS
 
@@ -99,6 +100,9 @@ def _scalar(data, name: str) -> str | None:
         text.encode("utf-8")
     except UnicodeEncodeError:
         raise ApiError(f"Incorrect request: {name} must be text") from None
+    if "\x00" in text:
+        # PostgreSQL text cannot hold NUL: refused here as the client's mistake, not failed on save.
+        raise ApiError(f"Incorrect request: {name} must not contain NUL characters")
     return text
 
 
@@ -362,7 +366,7 @@ class ApiIpThrottle(WindowThrottle):
     rate_setting = "API_THROTTLE_IP_RATE"
 
     def ident_for(self, request) -> str | None:
-        return self.get_ident(request)
+        return client_ip(request)
 
 
 class ApiV2View(APIView):

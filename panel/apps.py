@@ -9,4 +9,4 @@ class PanelConfig(AppConfig):
     def ready(self) -> None:
         # Binds @shared_task to our Celery app in every process (web, worker, commands),
         # so that a task queued from a view goes to the configured broker.
-        from panel import celery  # noqa: F401
+        from panel import celery, checks  # noqa: F401

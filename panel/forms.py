@@ -8,9 +8,14 @@ a refusal (`PanelError`) comes back here to be shown beside the field it names.
 import re
 
 from django import forms
+from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import password_validation
+from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import translation
 
 from core.errors import PanelError
 from core.money import RATE_UNIT, money_str
@@ -18,6 +23,7 @@ from orders.models import Service
 from orders.order_types import ORDER_TYPES, SUBSCRIPTION_DELAYS, order_type_for
 from orders.services.ordering import ACTIVE_LINK_MESSAGE
 from panel.models import User
+from panel.services import TwoFactorError, password_reset_mail_queue, staff_totp_device, staff_totp_verify
 
 # The order fields in the order a customer fills them; any field a new order type adds to
 # ORDER_TYPES is appended, so the form never silently drops one.
@@ -282,4 +288,64 @@ class SignupForm(forms.Form):
                 password_validation.validate_password(first, user=probe)
             except ValidationError as error:
                 self.add_error("password1", error)
+        return cleaned
+
+
+class PasswordResetRequestForm(PasswordResetForm):
+    """Django's reset form, but the mail is sent by a Celery task (panel.tasks), never in the request."""
+
+    def save(self, *, domain_override=None, use_https=False, request=None, **kwargs) -> None:
+        email = self.cleaned_data["email"]
+        domain = domain_override or request.get_host()
+        language = translation.get_language() or ""
+        transaction.on_commit(
+            lambda: password_reset_mail_queue(email=email, domain=domain, use_https=use_https, language=language)
+        )
+
+
+class TwoFactorCodeForm(forms.Form):
+    token = forms.CharField(
+        label="Code from your app",
+        max_length=8,
+        help_text="The 6 digits your authenticator app shows now.",
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}),
+        error_messages={"required": "Enter the 6-digit code from your authenticator app."},
+    )
+
+
+class StaffLoginForm(AdminAuthenticationForm):
+    """The admin's sign-in: password (locked out by django-axes after repeated failures), then,
+    for staff with two-factor sign-in on, the current code from their authenticator app."""
+
+    otp_token = forms.CharField(
+        label="Two-factor code",
+        required=False,
+        max_length=8,
+        help_text="Only if you turned two-factor sign-in on.",
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        user = self.get_user()
+        if user is None:
+            return cleaned
+        device = staff_totp_device(user=user)
+        if device is None:
+            if settings.STAFF_REQUIRE_2FA:
+                raise ValidationError(
+                    "The admin needs two-factor sign-in: log in on the website, turn it on under "
+                    "Account → Two-factor sign-in, then come back.",
+                    code="two_factor_required",
+                )
+            return cleaned
+        token = cleaned.get("otp_token") or ""
+        if not token:
+            raise ValidationError("Enter the 6-digit code from your authenticator app.", code="token_required")
+        try:
+            staff_totp_verify(device=device, token=token)
+        except TwoFactorError as error:
+            raise ValidationError(error.message, code="invalid_token") from None
+        # django-otp marks the session verified when Django logs this user in.
+        user.otp_device = device
         return cleaned

@@ -8,10 +8,12 @@ FIELD_ENCRYPTION_KEY.
 
 import base64
 import hashlib
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
@@ -55,7 +57,8 @@ PANEL_NAME = env.str("PANEL_NAME", default="SMM Panel")
 PANEL_LOGO_URL = env.str("PANEL_LOGO_URL", default="")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin with our site: two-factor sign-in for staff (panel/admin_site.py).
+    "panel.admin_config.PanelAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -64,6 +67,10 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "django_htmx",
+    "axes",
+    "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "panel",
     "billing",
     "providers",
@@ -73,6 +80,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Serves the collected static files from gunicorn itself: no separate file server needed.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -81,11 +89,17 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # A signed-in customer's pages are in the language kept on their account.
+    "django_otp.middleware.OTPMiddleware",
+    # A NUL byte in a query string is the client's mistake (400), not a database error (500).
+    "panel.middleware.UnstorableQueryMiddleware",
+    # A signed-in customer's pages are in the language kept on their account (after the check
+    # above: it reads the session).
     "panel.languages.AccountLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "panel.urls"
@@ -129,6 +143,12 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "panel"}}
 
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out account or address before the password is even checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -168,6 +188,8 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
+# With DEBUG off the console backend is refused by a system check (panel.E001): reset links
+# printed to a log reach nobody, or the wrong people.
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
@@ -201,6 +223,57 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
+
+# Behind how many reverse proxies the panel runs (docker-compose.yml: one, the TLS proxy).
+# Only that many entries from the right of X-Forwarded-For are believed, for the API's
+# per-address throttle and the login lockout; with 0 the header is ignored (panel/client_ip.py).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# The admin's address, e.g. "office-7f3a/" to keep it out of scanners' way.
+ADMIN_URL = env.str("ADMIN_URL", default="admin/")
+if not ADMIN_URL.endswith("/") or ADMIN_URL.startswith("/"):
+    raise ImproperlyConfigured(f"ADMIN_URL must look like 'admin/' (no leading slash, one trailing): {ADMIN_URL!r}")
+
+# Sign-in lockout (django-axes): after LOGIN_FAILURE_LIMIT failed sign-ins for one username,
+# or from one address, further tries are refused for LOGIN_COOLOFF_MINUTES; the customer
+# site's /login/ and the admin's login alike. Lockouts are listed in the admin (Axes).
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_COOLOFF_MINUTES = env.int("LOGIN_COOLOFF_MINUTES", default=15)
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "panel.client_ip.client_ip"
+AXES_LOCKOUT_CALLABLE = "panel.views.login_locked_out"
+# A success does not wipe the failures: an attacker with an account of their own could
+# otherwise reset the count of their address between guesses at someone else's.
+AXES_RESET_ON_SUCCESS = False
+
+# Password reset and signup, counted per address (and per e-mail for resets) in the cache.
+PASSWORD_RESET_RATE = env.str("PASSWORD_RESET_RATE", default="5/hour")
+SIGNUP_RATE = env.str("SIGNUP_RATE", default="10/hour")
+
+# Two-factor sign-in (TOTP) for staff: each can turn it on from /account/two-factor/; with
+# STAFF_REQUIRE_2FA=1 the admin refuses staff who have not signed in with a code.
+STAFF_REQUIRE_2FA = env.bool("STAFF_REQUIRE_2FA", default=False)
+OTP_TOTP_ISSUER = PANEL_NAME
+
+# Content-Security-Policy (django-csp): scripts, styles and everything else from our own
+# static files only; no inline script or style anywhere in templates/.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        # Our own pages, or a payment gateway's checkout over HTTPS (Perfect Money's is a form POST).
+        "form-action": [SELF, "https:"],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # Money: every amount in the panel has this many decimal places (the seeds show "0.27819").
 MONEY_DECIMAL_PLACES = 5
@@ -300,6 +373,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # Our own throttles read panel.client_ip; this keeps any DRF throttle to the same rule.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_PARSER_CLASSES": [
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",

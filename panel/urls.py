@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.http import HttpResponse
 from django.urls import include, path, re_path
@@ -13,8 +14,9 @@ def healthz(request):
 
 
 urlpatterns = [
-    path("admin/dashboard/", staff_dashboard, name="staff_dashboard"),
-    path("admin/", admin.site.urls),
+    # Through the admin site's own gate, so the dashboard asks for the same sign-in (and two-factor code).
+    path(f"{settings.ADMIN_URL}dashboard/", admin.site.admin_view(staff_dashboard), name="staff_dashboard"),
+    path(settings.ADMIN_URL, admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("i18n/language/", language_switch, name="set_language"),
     re_path(r"^api/v2/?$", csrf_exempt(ApiV2View.as_view()), name="api_v2"),

@@ -2,12 +2,15 @@
 render its result or its `PanelError` message."""
 
 import json
+import re
 from decimal import Decimal, InvalidOperation
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
+import segno
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, F, Q, Sum
@@ -17,7 +20,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
+from django_otp import login as otp_login
 
 from billing.views import referral_signup
 from core.errors import PanelError
@@ -28,13 +33,16 @@ from orders.selectors import services_for_sale
 from orders.services.ordering import REFILL_COOLDOWN, order_cancel_request, order_create, refill_request
 from orders.services.transitions import ACTIVE, UPSTREAM_ACTIVE
 from panel.api import PROTOCOL_STATUS, REFILL_STATUS
+from panel.client_ip import client_ip
 from panel.forms import (
     DRIPFEED_FIELDS,
     FIELD_TEXT,
     ORDER_FIELDS,
     MassOrderForm,
     NewOrderForm,
+    PasswordResetRequestForm,
     SignupForm,
+    TwoFactorCodeForm,
     mass_order_line_parse,
     service_for_js,
     service_order_fields,
@@ -42,14 +50,27 @@ from panel.forms import (
     service_required_fields,
     service_takes_dripfeed,
 )
+from panel.ratelimit import rate_limit_hit, wait_in_words
 from panel.selectors import favourite_service_ids
-from panel.services import api_key_rotate, customer_create, favourite_set
+from panel.services import (
+    TwoFactorError,
+    api_key_rotate,
+    customer_create,
+    favourite_set,
+    staff_totp_device,
+    staff_totp_disable,
+    staff_totp_enrolment_confirm,
+    staff_totp_enrolment_start,
+)
 
 ORDERS_PER_PAGE = 25
 REFILLS_PER_PAGE = 25
 UPDATES_PER_PAGE = 50
 RECENT_ORDERS = 10
 MASS_RESULTS_SESSION_KEY = "mass_order_results"
+SEARCH_MAX_LENGTH = 200
+# An id typed in a search box or a filter: ASCII digits that fit a bigint ("²" is a digit to str.isdigit).
+ID_TEXT = re.compile(r"[0-9]{1,18}")
 
 S = Order.Status
 # The tabs of the orders page, in the words customers (and /api/v2) use: the panel's own
@@ -118,6 +139,17 @@ def _priced(services) -> list:
     return rows
 
 
+def _search_query(request: HttpRequest) -> str:
+    """The search box's text, trimmed to what a search needs (NUL bytes never get here: see panel.middleware)."""
+    return request.GET.get("q", "").strip()[:SEARCH_MAX_LENGTH]
+
+
+def _id_param(value: str | None) -> int:
+    """An id from a query string or a hidden field, or 0 for anything that is not one."""
+    value = (value or "").strip()
+    return int(value) if ID_TEXT.fullmatch(value) else 0
+
+
 def _back(request: HttpRequest, default: str) -> HttpResponse:
     target = request.POST.get("next", "")
     if target and url_has_allowed_host_and_scheme(
@@ -130,10 +162,25 @@ def _back(request: HttpRequest, default: str) -> HttpResponse:
 # Auth
 
 
+def login_locked_out(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:
+    """What django-axes answers a locked-out sign-in, on /login/ and the admin's login alike."""
+    context = {"cooloff": wait_in_words(settings.LOGIN_COOLOFF_MINUTES * 60)}
+    return render(request, "registration/locked_out.html", context, status=429)
+
+
+def _too_many(form, message: str, wait: int) -> None:
+    form.add_error(None, f"{message}: try again in {wait_in_words(wait)}.")
+
+
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("dashboard")
     form = SignupForm(request.POST or None)
+    if request.method == "POST":
+        wait = rate_limit_hit(scope="signup", ident=client_ip(request), rate=settings.SIGNUP_RATE)
+        if wait:
+            _too_many(form, "Too many sign-ups from your address", wait)
+            return render(request, "registration/signup.html", {"form": form}, status=429)
     if request.method == "POST" and form.is_valid():
         try:
             user, _key = customer_create(
@@ -151,6 +198,60 @@ def signup(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Welcome, {user.username}! Add funds, then place your first order.")
             return redirect("dashboard")
     return render(request, "registration/signup.html", {"form": form})
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset page; the mail leaves from a Celery task, and requests are counted per
+    address and per e-mail (the same answer whether or not an account has that e-mail)."""
+
+    form_class = PasswordResetRequestForm
+
+    def form_valid(self, form):
+        checks = [
+            ("ip", client_ip(self.request), "Too many password reset requests from your address"),
+            ("email", form.cleaned_data["email"].lower(), "Too many password reset requests for this e-mail"),
+        ]
+        for scope, ident, message in checks:
+            wait = rate_limit_hit(scope=f"password-reset-{scope}", ident=ident, rate=settings.PASSWORD_RESET_RATE)
+            if wait:
+                _too_many(form, message, wait)
+                response = self.form_invalid(form)
+                response.status_code = 429
+                return response
+        return super().form_valid(form)
+
+
+@login_required
+def two_factor(request: HttpRequest) -> HttpResponse:
+    """Staff turn two-factor sign-in (TOTP) on or off; customers have no use for it yet."""
+    if not request.user.is_staff:
+        raise Http404("Two-factor sign-in is for staff accounts.")
+    device = staff_totp_device(user=request.user)
+    form = TwoFactorCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if device is None:
+                device = staff_totp_enrolment_confirm(user=request.user, token=form.cleaned_data["token"])
+                # This session has just shown a right code: the admin needs no second one.
+                otp_login(request, device)
+                messages.success(request, "Two-factor sign-in is on: the admin will ask for a code from your app.")
+            else:
+                staff_totp_disable(user=request.user, token=form.cleaned_data["token"])
+                messages.success(request, "Two-factor sign-in is off.")
+        except TwoFactorError as error:
+            form.add_error("token", error.message)
+        else:
+            return redirect("two_factor")
+    context = {"form": form, "device": device, "required": settings.STAFF_REQUIRE_2FA}
+    if device is None:
+        enrolment = staff_totp_enrolment_start(user=request.user)
+        url = enrolment.config_url
+        context["secret"] = parse_qs(urlsplit(url).query)["secret"][0]
+        # An inline <svg> (no script, no data: URL): allowed by our Content-Security-Policy.
+        context["qr_svg"] = mark_safe(segno.make(url, error="m").svg_inline(scale=4, omitsize=False))  # noqa: S308
+    response = render(request, "panel/two_factor.html", context)
+    add_never_cache_headers(response)
+    return response
 
 
 # Pages
@@ -192,17 +293,11 @@ def new_order(request: HttpRequest) -> HttpResponse:
             )
             return redirect("orders")
 
-    try:
-        chosen_id = int(request.POST.get("service") or request.GET.get("service") or 0)
-    except ValueError:
-        chosen_id = 0
+    chosen_id = _id_param(request.POST.get("service") or request.GET.get("service"))
     categories = list({service.category_id: service.category for service in catalog}.values())
     selected = by_id.get(chosen_id)
     if selected is None:
-        try:
-            category_id = int(request.GET.get("category") or 0)
-        except ValueError:
-            category_id = 0
+        category_id = _id_param(request.GET.get("category"))
         selected = next((s for s in catalog if s.category_id == category_id), catalog[0] if catalog else None)
 
     shown = set(service_order_fields(selected)) if selected else set()
@@ -269,7 +364,7 @@ def orders(request: HttpRequest, kind: str = "") -> HttpResponse:
     tab = request.GET.get("status", "")
     if tab not in STATUS_TABS:
         tab = ""
-    query = request.GET.get("q", "").strip()[:200]
+    query = _search_query(request)
     counts = dict(mine.order_by().values_list("status").annotate(n=Count("id")))
     tabs = [{"key": "", "label": "All", "count": sum(counts.values())}] + [
         {"key": key, "label": label, "count": sum(counts.get(s, 0) for s in statuses)}
@@ -280,7 +375,7 @@ def orders(request: HttpRequest, kind: str = "") -> HttpResponse:
         listed = listed.filter(status__in=STATUS_TABS[tab][1])
     if query:
         match = Q(link__icontains=query)
-        if query.isdigit() and len(query) <= 18:
+        if ID_TEXT.fullmatch(query):
             match |= Q(pk=int(query))
         listed = listed.filter(match)
     page = Paginator(listed, ORDERS_PER_PAGE).get_page(request.GET.get("page"))
@@ -345,16 +440,13 @@ def refills(request: HttpRequest) -> HttpResponse:
 def services(request: HttpRequest) -> HttpResponse:
     listed = services_for_sale()
     categories = Category.objects.filter(pk__in=listed.values("category_id")).order_by("sort_order", "name")
-    try:
-        category_id = int(request.GET.get("category") or 0)
-    except ValueError:
-        category_id = 0
-    query = request.GET.get("q", "").strip()[:200]
+    category_id = _id_param(request.GET.get("category"))
+    query = _search_query(request)
     if category_id:
         listed = listed.filter(category_id=category_id)
     if query:
         match = Q(name__icontains=query)
-        if query.isdigit() and len(query) <= 18:
+        if ID_TEXT.fullmatch(query):
             match |= Q(pk=int(query))
         listed = listed.filter(match)
     context = {

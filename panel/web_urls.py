@@ -13,7 +13,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("password/change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
-    path("password/reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path("password/reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path("password/reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
     path(
         "password/reset/<uidb64>/<token>/",
@@ -36,5 +36,6 @@ urlpatterns = [
     path("updates/", views.updates, name="updates"),
     path("account/", views.account, name="account"),
     path("account/api-key/", views.api_key_new, name="api_key_new"),
+    path("account/two-factor/", views.two_factor, name="two_factor"),
     path("api/", views.api_docs, name="api_docs"),
 ]

@@ -41,3 +41,8 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 
 # Tests create many users: a fast hasher keeps the suite quick.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# The suite signs up and resets passwords from one address far more often than a person
+# would; tests of these limits set their own low rates (tests/panel/test_auth_throttles.py).
+SIGNUP_RATE = "100000/min"
+PASSWORD_RESET_RATE = "100000/min"

@@ -63,6 +63,6 @@ def test_a_referral_signs_up_through_the_link_and_the_referrer_moves_the_commiss
     referrer_page.click("#affiliate-transfer-submit")
     referrer_page.wait_for_selector("[data-testid=message]")
     assert referrer_page.inner_text("#affiliate-balance") == "0.00"
-    assert referrer_page.inner_text("#nav-balance").startswith("20.00")
+    assert referrer_page.inner_text("#nav-balance-amount") == "20.00"
     screenshot(referrer_page, "41-affiliates-moved")
     assert errors == []

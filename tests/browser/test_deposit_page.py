@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import pytest
+from playwright.sync_api import expect
 
 from billing.gateways.test import TestGateway
 from billing.models import FundsRequest, PaymentMethod
@@ -41,7 +42,8 @@ def test_a_deposit_page_follows_the_payment_live_without_inline_script(live_serv
         gateway_code="test",
         notification=TestGateway().notification_for(reference=deposit.reference, amount=Decimal("12.50")),
     )
-    page.wait_for_function("document.getElementById('deposit-status-label').textContent === 'Credited'", timeout=15000)
+    # A locator wait, not wait_for_function: the page's Content-Security-Policy forbids the eval that one uses.
+    expect(page.locator("#deposit-status-label")).to_have_text("Credited", timeout=15000)
     assert page.inner_text("#deposit-credited-amount") == "12.50"
     assert page.inner_text("#nav-balance-amount") == "12.50"
     screenshot(page, "20-deposit-credited")

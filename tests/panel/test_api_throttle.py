@@ -66,3 +66,51 @@ def test_concurrent_hits_all_count_in_redis(settings):
     for thread in threads:
         thread.join()
     assert allowed.count(True) == 20
+
+
+def test_fresh_forwarded_headers_do_not_escape_the_address_limit_without_a_trusted_proxy(client, settings):
+    settings.TRUSTED_PROXY_COUNT = 0
+    settings.API_THROTTLE_IP_RATE = "5/min"
+    codes = [
+        client.post(
+            "/api/v2",
+            urlencode({"key": f"guess-{n}", "action": "balance"}),
+            content_type="application/x-www-form-urlencoded",
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{n}",
+        ).status_code
+        for n in range(30)
+    ]
+    assert codes == [200] * 5 + [429] * 25
+
+
+def test_behind_one_proxy_the_address_it_saw_counts_not_what_the_client_wrote(client, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.API_THROTTLE_IP_RATE = "5/min"
+
+    def post(forwarded: str) -> int:
+        return client.post(
+            "/api/v2",
+            urlencode({"key": "guess", "action": "balance"}),
+            content_type="application/x-www-form-urlencoded",
+            REMOTE_ADDR="10.0.0.2",  # the proxy
+            HTTP_X_FORWARDED_FOR=forwarded,
+        ).status_code
+
+    # The client forges the left part; the proxy appends the address it really saw.
+    spoofed = [post(f"192.0.2.{n}, 203.0.113.7") for n in range(8)]
+    assert spoofed == [200] * 5 + [429] * 3
+    assert post("203.0.113.8") == 200
+
+
+def test_the_client_address_rule(rf, settings):
+    from panel.client_ip import client_ip
+
+    request = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="1.1.1.1, 203.0.113.7, 10.0.0.1")
+    settings.TRUSTED_PROXY_COUNT = 0
+    assert client_ip(request) == "10.0.0.2"
+    settings.TRUSTED_PROXY_COUNT = 1
+    assert client_ip(request) == "10.0.0.1"
+    settings.TRUSTED_PROXY_COUNT = 2
+    assert client_ip(request) == "203.0.113.7"
+    garbage = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="not-an-address")
+    assert client_ip(garbage) == "10.0.0.2"

@@ -16,6 +16,7 @@ PRODUCTION_ENV = {
     "FIELD_ENCRYPTION_KEY": "3q2-7wEAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
     "ALLOWED_HOSTS": "panel.example.com",
     "DATABASE_URL": "sqlite:////tmp/panel-deploy-check.sqlite3",
+    "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
 }
 
 
@@ -55,7 +56,7 @@ def test_it_refuses_to_start_without_an_encryption_key_when_debug_is_off():
 
 def _settings_variables() -> set[str]:
     text = (ROOT / "panel" / "settings.py").read_text()
-    return set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z_]+)"', text))
+    return set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z0-9_]+)"', text))
 
 
 def _example_variables() -> set[str]:
@@ -135,3 +136,35 @@ def test_static_files_collect_for_production_as_the_dockerfile_does(tmp_path):
 def test_the_migrations_match_the_models():
     result = _manage("makemigrations", "--check", "--dry-run", env={**PRODUCTION_ENV, "DEBUG": "1"})
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_it_refuses_to_start_when_debug_is_off_and_reset_mail_would_go_to_the_console():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "EMAIL_BACKEND"}
+    result = _manage("check", env=env)
+    assert result.returncode != 0
+    assert "panel.E001" in result.stderr and "password-reset links would be printed to the log" in result.stderr
+    console = {**PRODUCTION_ENV, "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    assert _manage("check", env=console).returncode != 0
+    assert _manage("check", env={**env, "DEBUG": "1"}).returncode == 0
+
+
+def test_it_refuses_an_admin_url_that_is_not_a_relative_folder():
+    result = _manage("check", env={**PRODUCTION_ENV, "ADMIN_URL": "/admin"})
+    assert result.returncode != 0
+    assert "ADMIN_URL must look like 'admin/'" in result.stderr
+
+
+def test_the_docker_image_leaves_out_secrets_history_and_local_state():
+    ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()}
+    assert {".env", ".git", "var/", ".venv/"} <= ignored
+
+
+def test_compose_publishes_web_on_loopback_only_behind_one_trusted_proxy():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    for name, service in compose["services"].items():
+        for port in service.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} on every interface"
+    environment = compose["services"]["web"]["environment"]
+    assert environment["TRUSTED_PROXY_COUNT"] == "${TRUSTED_PROXY_COUNT:-1}"
+    assert environment["SECURE_PROXY_SSL_HEADER"] == "1"
+    assert "EMAIL_BACKEND" in environment and "EMAIL_HOST" in environment

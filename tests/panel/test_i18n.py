@@ -14,6 +14,7 @@ from django.urls import reverse
 from orders.models import Order
 from panel.models import User
 from panel.services import api_key_rotate
+from panel.tasks import password_reset_mail_task
 from support.notifications import notifications_collect, notifications_send
 from tests.orders.factories import ServiceFactory
 from tests.panel.factories import UserFactory
@@ -225,12 +226,27 @@ def test_a_signed_in_customers_pages_and_messages_are_in_the_accounts_language(c
     assert "<h1>Аккаунт</h1>" in response.content.decode()
 
 
-def test_the_password_reset_e_mail_is_in_the_language_of_the_page_it_was_asked_from(client, mailoutbox):
-    UserFactory(email="lector@example.com")
-    client.post(reverse("password_reset"), {"email": "lector@example.com"}, HTTP_ACCEPT_LANGUAGE="es")
+@pytest.mark.parametrize(
+    ("account_language", "subject", "sentence"),
+    [
+        ("", "Restablece tu contraseña en SMM Panel", "Alguien pidió restablecer la contraseña de tu cuenta en SMM"),
+        ("ru", "Сброс пароля на SMM Panel", "Кто-то запросил сброс пароля вашего аккаунта на SMM Panel."),
+    ],
+)
+def test_the_password_reset_e_mail_is_in_the_accounts_language_else_the_pages(
+    client, django_capture_on_commit_callbacks, monkeypatch, mailoutbox, account_language, subject, sentence
+):
+    UserFactory(email="lector@example.com", language=account_language)
+    queued = []
+    monkeypatch.setattr("panel.tasks.password_reset_mail_task.delay", lambda **kwargs: queued.append(kwargs))
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("password_reset"), {"email": "lector@example.com"}, HTTP_ACCEPT_LANGUAGE="es")
+    [job] = queued
+    assert job["language"] == "es"
+    password_reset_mail_task(**job)  # on a worker, where no request says the language
     (message,) = mailoutbox
-    assert message.subject == "Restablece tu contraseña en testserver"
-    assert "Alguien pidió restablecer la contraseña de tu cuenta en testserver." in message.body
+    assert message.subject == subject
+    assert sentence in message.body
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@ from django.core import mail
 from django.urls import reverse
 
 from panel.models import User
+from panel.tasks import password_reset_mail_task
 from tests.panel.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -66,10 +67,17 @@ def test_auth_pages_render_for_anonymous_visitors(client):
         assert "<h1>" in response.content.decode()
 
 
-def test_a_password_reset_mails_a_link_that_sets_a_new_password(client):
+def test_a_password_reset_mails_a_link_that_sets_a_new_password(
+    client, django_capture_on_commit_callbacks, monkeypatch
+):
     user = UserFactory(email="alice@example.com")
-    response = client.post(reverse("password_reset"), {"email": "alice@example.com"})
+    queued = []
+    monkeypatch.setattr("panel.tasks.password_reset_mail_task.delay", lambda **kwargs: queued.append(kwargs))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("password_reset"), {"email": "alice@example.com"})
     assert response.url == reverse("password_reset_done")
+    [job] = queued
+    password_reset_mail_task(**job)
     [message] = mail.outbox
     link = next(line for line in message.body.splitlines() if "/password/reset/" in line)
     response = client.get(link.replace("http://testserver", ""), follow=True)
