@@ -16,6 +16,7 @@ from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
 from core.errors import PanelError
 from core.money import RATE_UNIT, money_str
@@ -248,18 +249,19 @@ class SignupForm(forms.Form):
     username = forms.CharField(
         max_length=150,
         validators=[UnicodeUsernameValidator()],
-        help_text="Letters, digits and @ . + - _ only.",
+        label=_("Username"),
+        help_text=_("Letters, digits and @ . + - _ only."),
         widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
     )
-    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    email = forms.EmailField(label=_("Email"), widget=forms.EmailInput(attrs={"autocomplete": "email"}))
     password1 = forms.CharField(
-        label="Password",
+        label=_("Password"),
         strip=False,
-        help_text="At least 8 characters; not only digits, not a common password.",
+        help_text=_("At least 8 characters; not only digits, not a common password."),
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
     password2 = forms.CharField(
-        label="Password again",
+        label=_("Password again"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
@@ -267,21 +269,21 @@ class SignupForm(forms.Form):
     def clean_username(self) -> str:
         username = self.cleaned_data["username"]
         if User.objects.filter(username__iexact=username).exists():
-            raise ValidationError("That username is taken: choose another.")
+            raise ValidationError(_("That username is taken: choose another."))
         return username
 
     def clean_email(self) -> str:
         email = self.cleaned_data["email"]
         # Password reset finds accounts by email: one account per address keeps it unambiguous.
         if User.objects.filter(email__iexact=email).exists():
-            raise ValidationError("An account with this email already exists: log in or reset its password.")
+            raise ValidationError(_("An account with this email already exists: log in or reset its password."))
         return email
 
     def clean(self) -> dict:
         cleaned = super().clean()
         first, second = cleaned.get("password1"), cleaned.get("password2")
         if first and second and first != second:
-            self.add_error("password2", "The two passwords differ.")
+            self.add_error("password2", _("The two passwords differ."))
         elif first:
             probe = User(username=cleaned.get("username", ""), email=cleaned.get("email", ""))
             try:

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
@@ -169,7 +170,9 @@ def login_locked_out(request: HttpRequest, original_response=None, credentials=N
 
 
 def _too_many(form, message: str, wait: int) -> None:
-    form.add_error(None, f"{message}: try again in {wait_in_words(wait)}.")
+    form.add_error(
+        None, gettext("%(problem)s: try again in %(wait)s.") % {"problem": message, "wait": wait_in_words(wait)}
+    )
 
 
 def signup(request: HttpRequest) -> HttpResponse:
@@ -179,7 +182,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         wait = rate_limit_hit(scope="signup", ident=client_ip(request), rate=settings.SIGNUP_RATE)
         if wait:
-            _too_many(form, "Too many sign-ups from your address", wait)
+            _too_many(form, gettext("Too many sign-ups from your address"), wait)
             return render(request, "registration/signup.html", {"form": form}, status=429)
     if request.method == "POST" and form.is_valid():
         try:
@@ -195,7 +198,9 @@ def signup(request: HttpRequest) -> HttpResponse:
             # The API key made with the account is not shown: keys are shown once, on the
             # Account page, where the customer makes one when they want it.
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, f"Welcome, {user.username}! Add funds, then place your first order.")
+            messages.success(
+                request, gettext("Welcome, %(name)s! Add funds, then place your first order.") % {"name": user.username}
+            )
             return redirect("dashboard")
     return render(request, "registration/signup.html", {"form": form})
 
@@ -208,8 +213,8 @@ class PasswordResetView(auth_views.PasswordResetView):
 
     def form_valid(self, form):
         checks = [
-            ("ip", client_ip(self.request), "Too many password reset requests from your address"),
-            ("email", form.cleaned_data["email"].lower(), "Too many password reset requests for this e-mail"),
+            ("ip", client_ip(self.request), gettext("Too many password reset requests from your address")),
+            ("email", form.cleaned_data["email"].lower(), gettext("Too many password reset requests for this e-mail")),
         ]
         for scope, ident, message in checks:
             wait = rate_limit_hit(scope=f"password-reset-{scope}", ident=ident, rate=settings.PASSWORD_RESET_RATE)
