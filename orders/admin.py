@@ -226,13 +226,23 @@ class ServiceAdmin(admin.ModelAdmin):
         "max",
         "refill",
         "cancel",
-        "dripfeed",
         "cost",
         "rate",
+        "average_completion",
         "disabled_by",
     )
     # What an operator may edit (sync keeps it), then what comes from the provider.
-    fields = ("name", "category", "description", "rate_override", "is_enabled", "refuse_active_link", *readonly_fields)
+    fields = (
+        "name",
+        "category",
+        "description",
+        "rate_override",
+        "is_enabled",
+        "refuse_active_link",
+        "dripfeed",
+        "refill_days",
+        *readonly_fields,
+    )
     actions = ["enable", "disable"]
     inlines = [ServiceAlternativeInline]
 

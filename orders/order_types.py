@@ -1,102 +1,256 @@
 """What each service type asks of an order, as the seeds' providers describe them.
 
-`order_fields_clean` turns a customer's raw input (a form or an `/api/v2` request) into the
-fields we store and send upstream, or raises OrderInvalid naming the field at fault.
+An order type is a list of the fields of `orders.order_fields`, each required or optional (and
+some only at providers of a given dialect), plus where its quantity comes from. From it come
+the `/api/v2` parsing, the website's form, the API page's tables, what `add` sends upstream, and
+`order_fields_clean`, which turns a customer's raw input (a form or an `/api/v2` request) into
+the fields we store and send upstream, or raises OrderInvalid naming the field and the code.
 """
 
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
-from core.errors import PanelError
+from orders.order_fields import (
+    BIGINT_MAX,
+    DRIPFEED_FIELDS,
+    FIELD_NAMES,
+    FIELDS,
+    MAX_NUMBER_DIGITS,
+    Code,
+    FieldKind,
+    OrderField,
+    OrderInvalid,
+)
 
-SUBSCRIPTION_DELAYS = (0, 5, 10, 15, 20, 30, 40, 50, 60, 90, 120, 150, 180, 210, 240, 270, 300, 360, 420, 480, 540, 600)
-MAX_LINK_LENGTH = 2000
-MAX_LIST_TEXT = 100_000
-MAX_RUNS = 1000
-MAX_INTERVAL_MINUTES = 60 * 24 * 30
+__all__ = [
+    "ORDER_TYPES",
+    "SERVICE_FIELD_NAMES",
+    "SUBSCRIPTION_HOLD_POSTS",
+    "CleanOrder",
+    "FieldUse",
+    "OrderInvalid",
+    "OrderType",
+    "QuantityFrom",
+    "order_fields_clean",
+    "order_type_for",
+]
+
+# A subscription without `posts` is unlimited at the provider; the customer pays up front for
+# this many posts of `max` (a hold shown on the form and the API page), see README "Subscriptions".
+SUBSCRIPTION_HOLD_POSTS = 10
+NOT_AVAILABLE = "runs and interval (drip-feed) are not available for this service."
 
 
-class OrderInvalid(PanelError):
-    default_message = "Incorrect request"
+class QuantityFrom(StrEnum):
+    PARAM = "quantity"  # the customer's `quantity`
+    PACKAGE = "package"  # the service's fixed size: its min (= max)
+    COMMENTS = "comments"  # one unit per line of `comments`
+    USERNAMES = "usernames"  # one unit per line of `usernames`
+    SUBSCRIPTION = "subscription"  # max × posts (+ old posts)
+
+
+@dataclass(frozen=True)
+class FieldUse:
+    """A field of an order type; `dialects` limits it to providers of those dialects; `doc` words it for this type."""
+
+    name: str
+    required: bool = True
+    dialects: tuple[str, ...] | None = None
+    doc: str = ""
+
+    @property
+    def field(self) -> OrderField:
+        return FIELDS[self.name]
+
+    def taken_by(self, dialect: str) -> bool:
+        return self.dialects is None or (dialect or "standard") in self.dialects
 
 
 @dataclass(frozen=True)
 class OrderType:
-    """needs: fields that must be given; optional: fields that may be; quantity_from: where the
-    quantity comes from when the customer does not give it (a list's line count, or 1 for a package)."""
+    name: str
+    fields: tuple[FieldUse, ...]
+    quantity_from: QuantityFrom = QuantityFrom.PARAM
+    # At least one of these must be given (seed 003's Special types: a list, suggestions or keywords).
+    one_of: tuple[str, ...] = ()
 
-    needs: tuple[str, ...]
-    optional: tuple[str, ...] = ()
-    quantity_from: str | None = None
+    def uses(self, dialect: str = "standard") -> list[FieldUse]:
+        return [use for use in self.fields if use.taken_by(dialect)]
+
+    def names(self, dialect: str = "standard") -> list[str]:
+        return [use.name for use in self.uses(dialect)]
+
+    @property
+    def bounded_fields(self) -> tuple[str, ...]:
+        """The fields the service's min and max bound (errors about them name these fields)."""
+        return {
+            QuantityFrom.PARAM: ("quantity",),
+            QuantityFrom.PACKAGE: (),
+            QuantityFrom.COMMENTS: ("comments",),
+            QuantityFrom.USERNAMES: ("usernames",),
+            QuantityFrom.SUBSCRIPTION: ("min", "max"),
+        }[self.quantity_from]
+
+    @property
+    def is_package(self) -> bool:
+        return self.quantity_from == QuantityFrom.PACKAGE
+
+    @property
+    def takes_dripfeed(self) -> bool:
+        return "runs" in self.names()
 
 
-DEFAULT = OrderType(needs=("link", "quantity"), optional=("runs", "interval"))
-PACKAGE = OrderType(needs=("link",), quantity_from="package")
-ORDER_TYPES: dict[str, OrderType] = {
-    "default": DEFAULT,
-    "package": PACKAGE,
-    "custom comments": OrderType(needs=("link", "comments"), quantity_from="comments"),
-    "custom comments package": OrderType(needs=("link", "comments"), quantity_from="package"),
-    "mentions": OrderType(needs=("link", "quantity", "usernames")),
-    "mentions with hashtags": OrderType(needs=("link", "quantity", "usernames", "hashtags")),
-    "mentions custom list": OrderType(needs=("link", "usernames"), quantity_from="usernames"),
-    "mentions hashtag": OrderType(needs=("link", "quantity", "hashtag")),
-    "mentions user followers": OrderType(needs=("link", "quantity", "username")),
-    "mentions media likers": OrderType(needs=("link", "quantity", "media")),
-    "comment likes": OrderType(needs=("link", "quantity", "username")),
-    "comment replies": OrderType(needs=("link", "username", "comments"), quantity_from="comments"),
-    "poll": OrderType(needs=("link", "quantity", "answer_number")),
-    "subscriptions": OrderType(needs=("username", "min", "max", "posts", "delay"), optional=("old_posts", "expiry")),
-    "groups": OrderType(needs=("link", "quantity", "groups")),
-    "special": OrderType(needs=("link", "quantity"), optional=("list", "suggest", "search")),
-    "invites from groups": OrderType(needs=("link", "quantity", "groups")),
+def _type(name: str, *uses: FieldUse | str, quantity_from: QuantityFrom = QuantityFrom.PARAM, one_of=()) -> OrderType:
+    fields = tuple(use if isinstance(use, FieldUse) else FieldUse(use) for use in uses)
+    return OrderType(name=name, fields=fields, quantity_from=quantity_from, one_of=one_of)
+
+
+def _optional(name: str, **options) -> FieldUse:
+    return FieldUse(name, required=False, **options)
+
+
+# Seed 002's subscriptions take neither posts nor old_posts.
+_POSTS_DIALECTS = ("standard", "003")
+_SPECIAL = (
+    "link",
+    "quantity",
+    _optional("list"),
+    _optional("suggest"),
+    _optional("search"),
+)
+
+_TYPES = (
+    _type("Default", "link", "quantity", _optional("runs"), _optional("interval")),
+    _type("Package", "link", quantity_from=QuantityFrom.PACKAGE),
+    _type("Custom Comments", "link", "comments", quantity_from=QuantityFrom.COMMENTS),
+    _type("Custom Comments Package", "link", "comments", quantity_from=QuantityFrom.PACKAGE),
+    _type("Mentions", "link", "quantity", "usernames"),
+    _type("Mentions with Hashtags", "link", "quantity", "usernames", "hashtags"),
+    _type("Mentions Custom List", "link", "usernames", quantity_from=QuantityFrom.USERNAMES),
+    _type("Mentions Hashtag", "link", "quantity", "hashtag"),
+    _type("Mentions User Followers", "link", "quantity", FieldUse("username", doc="URL to scrape followers from")),
+    _type("Mentions Media Likers", "link", "quantity", "media"),
+    _type("Comment Likes", "link", "quantity", FieldUse("username", doc="Username of the comment owner")),
+    _type("Comment Replies", "link", "username", "comments", quantity_from=QuantityFrom.COMMENTS),
+    _type("Poll", "link", "quantity", "answer_number"),
+    _type(
+        "Subscriptions",
+        "username",
+        "min",
+        "max",
+        _optional("posts", dialects=_POSTS_DIALECTS),
+        _optional("old_posts", dialects=_POSTS_DIALECTS),
+        "delay",
+        _optional("expiry"),
+        quantity_from=QuantityFrom.SUBSCRIPTION,
+    ),
+    _type("Invites from Groups", "link", "quantity", "groups"),
+    _type("Groups", "link", "quantity", "groups"),
+    _type("Special (1DG)", *_SPECIAL, one_of=("list", "suggest", "search")),
+    _type("Special 1 (1DG)", *_SPECIAL, one_of=("list", "suggest", "search")),
     # Seed 003's products: what the buyer must give (an account, an e-mail) goes in `require`.
-    "product": OrderType(needs=("quantity",), optional=("require",)),
-}
-LIST_FIELDS = {"comments", "usernames", "hashtags", "groups", "list", "suggest", "search"}
-TEXT_FIELDS = {"hashtag", "username", "media", "require"}
-WHOLE_NUMBER_FIELDS = {"quantity", "runs", "interval", "answer_number", "min", "max", "posts", "old_posts", "delay"}
+    _type("Product", "quantity", _optional("require")),
+)
+ORDER_TYPES: dict[str, OrderType] = {kind.name.lower(): kind for kind in _TYPES}
+DEFAULT = ORDER_TYPES["default"]
+PRODUCT = ORDER_TYPES["product"]
+# Every parameter some service type takes in `add`, in the declaration's order (the form's too).
+SERVICE_FIELD_NAMES: tuple[str, ...] = tuple(
+    name
+    for name in FIELD_NAMES
+    if any(name in kind.names(d) for kind in _TYPES if kind is not PRODUCT for d in ("standard", "002", "003"))
+)
 
 
 def order_type_for(service_type: str) -> OrderType:
-    key = re.sub(r"\s+", " ", service_type.strip().lower())
+    key = re.sub(r"\s+", " ", (service_type or "").strip().lower())
     if key in ORDER_TYPES:
         return ORDER_TYPES[key]
-    if key.startswith("special"):  # seed 003: "Special (1DG)", "Special 1 (1DG)"
-        return ORDER_TYPES["special"]
+    if key.startswith("special"):  # seed 003 writes "Special (1DG)", "Special 1 (1DG)"; others vary
+        return ORDER_TYPES["special (1dg)"]
     return DEFAULT
 
 
-def _text(name: str, value: object) -> str:
-    if not isinstance(value, str):
-        raise OrderInvalid(f"{name} must be text.")
+# Parsing one field by its kind.
+
+
+def _text(name: str, value: object, *, max_length: int) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise OrderInvalid(f"{name} must be text.", field=name, code=Code.NOT_TEXT)
+    value = str(value)
     if any(ch < " " and ch not in "\r\n\t" for ch in value):
-        raise OrderInvalid(f"{name} contains control characters.")
+        raise OrderInvalid(f"{name} contains control characters.", field=name, code=Code.NOT_TEXT)
     if any("\ud800" <= ch <= "\udfff" for ch in value):
-        raise OrderInvalid(f"{name} must be text.")
-    return value.strip()
+        raise OrderInvalid(f"{name} must be text.", field=name, code=Code.NOT_TEXT)
+    text = value.strip()
+    if len(text) > max_length:
+        raise OrderInvalid(f"{name} is too long.", field=name, code=Code.TOO_LONG, limit=max_length)
+    return text
 
 
-def _whole_number(name: str, value: object) -> int:
+def _number(name: str, value: object) -> int:
     if isinstance(value, bool):
-        raise OrderInvalid(f"{name} must be a whole number.")
+        raise OrderInvalid(f"{name} must be a whole number.", field=name, code=Code.NOT_NUMBER)
     if isinstance(value, int):
         number = value
-    elif isinstance(value, str) and re.fullmatch(r"\s*\d{1,12}\s*", value):
+    elif isinstance(value, str) and re.fullmatch(rf"\s*[0-9]{{1,{MAX_NUMBER_DIGITS}}}\s*", value):
         number = int(value)
     else:
-        raise OrderInvalid(f"{name} must be a whole number.")
+        raise OrderInvalid(f"{name} must be a whole number.", field=name, code=Code.NOT_NUMBER)
     if number < 0:
-        raise OrderInvalid(f"{name} must not be negative.")
+        raise OrderInvalid(f"{name} must be a whole number.", field=name, code=Code.NOT_NUMBER)
     return number
 
 
-def _lines(name: str, value: object) -> list[str]:
-    text = _text(name, value)
-    if len(text) > MAX_LIST_TEXT:
-        raise OrderInvalid(f"{name} is too long.")
-    return [line.strip() for line in text.splitlines() if line.strip()]
+def _within(spec: OrderField, number: int) -> int:
+    """A number inside its field's own bounds (which fit its column)."""
+    if not spec.low <= number <= spec.high:
+        code = Code.BELOW_MIN if number < spec.low else Code.ABOVE_MAX
+        unit = f" {spec.unit}" if spec.unit else ""
+        raise OrderInvalid(
+            f"{spec.name} must be between {spec.low} and {spec.high}{unit}.",
+            field=spec.name,
+            code=code,
+            limit=spec.low if code == Code.BELOW_MIN else spec.high,
+        )
+    return number
+
+
+def _field_value(spec: OrderField, value: object, *, dialect: str) -> object:
+    name = spec.name
+    if spec.kind == FieldKind.NUMBER:
+        return _number(name, value)
+    if spec.kind == FieldKind.CHOICE:
+        choices = spec.choices_for(dialect)
+        number = _number(name, value)
+        if number not in choices:
+            raise OrderInvalid(
+                f"{name} must be one of {', '.join(map(str, choices))}.", field=name, code=Code.BAD_CHOICE
+            )
+        return number
+    if spec.kind == FieldKind.DATE:
+        text = _text(name, value, max_length=spec.max_length)
+        try:
+            day = datetime.strptime(text, "%d/%m/%Y").date()
+        except ValueError:
+            raise OrderInvalid(
+                f"{name} must be a date as d/m/Y, e.g. 31/12/2026.", field=name, code=Code.BAD_DATE
+            ) from None
+        return day.strftime("%d/%m/%Y")
+    if spec.kind == FieldKind.LIST:
+        text = _text(name, value, max_length=spec.max_length)
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        if not lines:
+            raise OrderInvalid(f"{name} must list at least one line.", field=name, code=Code.EMPTY_LIST)
+        return "\n".join(lines)
+    text = _text(name, value, max_length=spec.max_length)
+    if not text:
+        raise OrderInvalid(f"Incorrect request: {name} is required.", field=name, code=Code.REQUIRED)
+    if spec.kind == FieldKind.LINK and any(ch.isspace() for ch in text):
+        raise OrderInvalid(f"{name} must be a single URL or username without spaces.", field=name, code=Code.BAD_LINK)
+    return text
 
 
 @dataclass(frozen=True)
@@ -105,97 +259,108 @@ class CleanOrder:
     quantity: int
     runs: int | None
     interval: int | None
+    # The type's own fields (comments, subscription settings...), sent upstream as they are.
     params: dict
-    is_package: bool
-    # What the service's min and max bound: the quantity, or a subscription's per-post max.
-    limited_quantity: int
-    sends_quantity: bool
+    order_type: OrderType
+
+    @property
+    def is_package(self) -> bool:
+        return self.order_type.is_package
 
 
-def order_fields_clean(*, service_type: str, dripfeed: bool, data: dict) -> CleanOrder:
-    """Validate a customer's order fields for a service of this type (min/max are checked by the caller)."""
+def _bounded(name: str, number: int, *, low: int, high: int) -> None:
+    """The service's own min and max, in the protocol's words."""
+    if number < low:
+        raise OrderInvalid(f"Quantity less than minimal {low}", field=name, code=Code.BELOW_MIN, limit=low)
+    if number > high:
+        raise OrderInvalid(f"Quantity more than maximum {high}", field=name, code=Code.ABOVE_MAX, limit=high)
+
+
+def order_fields_clean(*, service_type: str, data: dict, low: int, high: int, dialect: str = "standard") -> CleanOrder:
+    """Validate a customer's order fields for a service of this type, bounded by the service's `low`..`high`.
+
+    `dialect` is the service's provider's: it decides a choice's values and the fields a type takes
+    there. Runs and interval are taken by every type that declares them (the provider runs the
+    drip-feed where it advertises one, the panel everywhere else).
+    """
     kind = order_type_for(service_type)
-    given = {k: v for k, v in data.items() if v not in (None, "")}
-    for name in kind.needs:
-        if name not in given:
-            raise OrderInvalid(f"Incorrect request: {name} is required.")
-    params: dict[str, object] = {}
-    for name in (*kind.needs, *kind.optional):
-        if name not in given or name in {"link", "quantity", "runs", "interval"}:
-            continue
-        value = given[name]
-        if name in LIST_FIELDS:
-            lines = _lines(name, value)
-            if not lines:
-                raise OrderInvalid(f"{name} must list at least one line.")
-            params[name] = "\n".join(lines)
-        elif name in WHOLE_NUMBER_FIELDS:
-            params[name] = _whole_number(name, value)
-        elif name == "expiry":
-            params[name] = _expiry(value)
-        else:
-            text = _text(name, value)
-            if not text:
-                raise OrderInvalid(f"Incorrect request: {name} is required.")
-            params[name] = text[:500]
+    dialect = dialect or "standard"
+    given = {k: v for k, v in data.items() if v is not None and not (isinstance(v, str) and not v.strip())}
+    uses = kind.uses(dialect)
+    for use in uses:
+        if use.required and use.name not in given:
+            raise OrderInvalid(f"Incorrect request: {use.name} is required.", field=use.name, code=Code.REQUIRED)
+    if kind.one_of and not any(name in given for name in kind.one_of):
+        names = ", ".join(kind.one_of[:-1]) + f" or {kind.one_of[-1]}"
+        raise OrderInvalid(f"Incorrect request: {names} is required.", field=kind.one_of[0], code=Code.REQUIRED)
 
-    link = ""
-    if "link" in kind.needs:
-        link = _text("link", given["link"])
-        if not link:
-            raise OrderInvalid("Incorrect request: link is required.")
-        if len(link) > MAX_LINK_LENGTH or any(ch.isspace() for ch in link):
-            raise OrderInvalid("link must be a single URL or username without spaces.")
+    for use in kind.fields:
+        if use.name in given and not use.taken_by(dialect):
+            raise OrderInvalid(
+                f"{use.name} is not available for this service.", field=use.name, code=Code.NOT_AVAILABLE
+            )
+    values: dict[str, object] = {}
+    for use in uses:
+        if use.name in given:
+            values[use.name] = _field_value(use.field, given[use.name], dialect=dialect)
+    if "suggest" in values:
+        _check_links("suggest", str(values["suggest"]))
 
-    if kind.quantity_from == "package":
-        quantity = 1
-    elif kind.quantity_from in ("comments", "usernames"):
-        quantity = len(str(params[kind.quantity_from]).splitlines())
-    elif kind is ORDER_TYPES["subscriptions"]:
-        quantity = _subscription_quantity(params)
-    else:
-        quantity = _whole_number("quantity", given["quantity"])
-    if quantity <= 0:
-        raise OrderInvalid("quantity must be at least 1.")
-
+    quantity = _quantity(kind, values, low=low, high=high)
     runs = interval = None
     if "runs" in given or "interval" in given:
-        if not dripfeed or "runs" not in kind.optional:
-            raise OrderInvalid("runs and interval (drip-feed) are not available for this service.")
-        runs = _whole_number("runs", given.get("runs", ""))
-        interval = _whole_number("interval", given.get("interval", ""))
-        if not 2 <= runs <= MAX_RUNS:
-            raise OrderInvalid(f"runs must be between 2 and {MAX_RUNS}.")
-        if not 1 <= interval <= MAX_INTERVAL_MINUTES:
-            raise OrderInvalid(f"interval must be between 1 and {MAX_INTERVAL_MINUTES} minutes.")
+        if not kind.takes_dripfeed:
+            raise OrderInvalid(NOT_AVAILABLE, field="runs", code=Code.NOT_AVAILABLE)
+        for name in DRIPFEED_FIELDS:
+            if name not in values:
+                raise OrderInvalid(f"Incorrect request: {name} is required.", field=name, code=Code.REQUIRED)
+        runs, interval = _within(FIELDS["runs"], values["runs"]), _within(FIELDS["interval"], values["interval"])
+    for name, value in values.items():
+        spec = FIELDS[name]
+        if spec.kind == FieldKind.NUMBER and name not in ("quantity", "runs", "interval", "min", "max"):
+            _within(spec, value)
+    params = {name: value for name, value in values.items() if name not in ("link", "quantity", *DRIPFEED_FIELDS)}
     return CleanOrder(
-        link=link,
+        link=str(values.get("link", "")),
         quantity=quantity,
         runs=runs,
         interval=interval,
         params=params,
-        is_package=kind.quantity_from == "package",
-        limited_quantity=params["max"] if kind is ORDER_TYPES["subscriptions"] else quantity,
-        sends_quantity="quantity" in kind.needs,
+        order_type=kind,
     )
 
 
-def _subscription_quantity(params: dict) -> int:
-    """A subscription is charged for `max` units on each of `posts` posts; quantity is max × posts."""
-    low, high, posts = params["min"], params["max"], params["posts"]
-    if low > high:
-        raise OrderInvalid("min must not be more than max.")
-    if params["delay"] not in SUBSCRIPTION_DELAYS:
-        raise OrderInvalid(f"delay must be one of {', '.join(map(str, SUBSCRIPTION_DELAYS))}.")
-    if posts < 1:
-        raise OrderInvalid("posts must be at least 1.")
-    return high * posts
+def _check_links(name: str, lines: str) -> None:
+    """Seed 003: `suggest` is a list of videos, each one link."""
+    for line in lines.splitlines():
+        if any(ch.isspace() for ch in line):
+            raise OrderInvalid(f"{name} must list one video link per line.", field=name, code=Code.BAD_LINK)
 
 
-def _expiry(value: object) -> str:
-    text = _text("expiry", value)
-    try:
-        day = datetime.strptime(text, "%d/%m/%Y").date()
-    except ValueError:
-        raise OrderInvalid("expiry must be a date as d/m/Y, e.g. 31/12/2026.") from None
-    return day.strftime("%d/%m/%Y")
+def _quantity(kind: OrderType, values: dict, *, low: int, high: int) -> int:
+    """The units an order buys, checked against the service's min and max where the customer chooses them."""
+    source = kind.quantity_from
+    if source == QuantityFrom.PACKAGE:
+        # A package is bought whole: it delivers the service's size (min = max), never a customer's quantity.
+        return max(low, 1)
+    if source == QuantityFrom.SUBSCRIPTION:
+        per_post_low, per_post_high = values["min"], values["max"]
+        _bounded("min", per_post_low, low=low, high=high)
+        _bounded("max", per_post_high, low=low, high=high)
+        if per_post_low > per_post_high:
+            raise OrderInvalid("min must not be more than max.", field="min", code=Code.MIN_ABOVE_MAX)
+        posts = _within(FIELDS["posts"], values["posts"]) if "posts" in values else SUBSCRIPTION_HOLD_POSTS
+        old_posts = _within(FIELDS["old_posts"], values.get("old_posts", 0))
+        quantity = max(per_post_high, 1) * (posts + old_posts)
+        if quantity > BIGINT_MAX:
+            raise OrderInvalid(
+                f"Quantity more than maximum {high}", field="posts", code=Code.ABOVE_MAX, limit=FIELDS["posts"].high
+            )
+        return quantity
+    if source in (QuantityFrom.COMMENTS, QuantityFrom.USERNAMES):
+        quantity = len(str(values[source.value]).splitlines())
+        _bounded(source.value, quantity, low=low, high=high)
+        return quantity
+    quantity = values["quantity"]
+    _bounded("quantity", quantity, low=max(low, 1), high=high)
+    return quantity

@@ -1,13 +1,13 @@
 from collections.abc import Iterable
 from decimal import Decimal
 
-from django.db.models import Count, Exists, F, OuterRef, QuerySet, Sum, Value
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.money import money_round, money_sum_field
-from orders.models import Order, Refill, Service
-from orders.services.transitions import UPSTREAM_ACTIVE
+from orders.models import NET_CHARGE, Order, Refill, Service
+from orders.services.transitions import ACTIVE, UPSTREAM_ACTIVE
 from providers.models import Provider
 
 
@@ -21,7 +21,8 @@ def services_for_sale(*, kind: str = Service.Kind.SERVICE) -> QuerySet[Service]:
 
 def orders_of_user(*, user, order_ids: Iterable[int], kind: str | None = None) -> dict[int, Order]:
     """The user's orders among these ids, in one query; others' ids are simply absent."""
-    orders = Order.objects.filter(user=user, pk__in=list(order_ids))
+    # A drip-feed's runs are the panel's own orders: the customer knows only the order they placed.
+    orders = Order.objects.filter(user=user, pk__in=list(order_ids), parent__isnull=True)
     if kind:
         orders = orders.filter(service__kind=kind)
     return orders.in_bulk()
@@ -29,6 +30,23 @@ def orders_of_user(*, user, order_ids: Iterable[int], kind: str | None = None) -
 
 def refills_of_user(*, user, refill_ids: Iterable[int]) -> dict[int, Refill]:
     return Refill.objects.filter(user=user, pk__in=list(refill_ids)).in_bulk()
+
+
+def customer_orders(*, user) -> QuerySet[Order]:
+    """The orders a customer placed (a drip-feed's runs, placed by the panel, are not among them)."""
+    return Order.objects.filter(user=user, parent__isnull=True)
+
+
+def customer_order_totals(*, user) -> dict:
+    """A customer's dashboard figures: net spending (charges minus refunds), orders, active orders."""
+    money = money_sum_field()
+    totals = customer_orders(user=user).aggregate(
+        spent=Coalesce(Sum(NET_CHARGE, output_field=money), Value(Decimal("0"), output_field=money)),
+        count=Count("id"),
+        active=Count("id", filter=Q(status__in=ACTIVE)),
+    )
+    totals["spent"] = money_round(totals["spent"])
+    return totals
 
 
 def staff_dashboard_figures(*, now=None) -> dict:
@@ -40,9 +58,10 @@ def staff_dashboard_figures(*, now=None) -> dict:
     zero = Value(Decimal("0"), output_field=money)
 
     def period(start) -> dict:
-        sums = Order.objects.filter(created_at__gte=start).aggregate(
+        # A drip-feed's runs are counted in their customer order (its cost sums theirs).
+        sums = Order.objects.filter(created_at__gte=start, parent__isnull=True).aggregate(
             orders=Count("pk"),
-            revenue=Coalesce(Sum(F("charge") - F("refunded"), output_field=money), zero),
+            revenue=Coalesce(Sum(NET_CHARGE, output_field=money), zero),
             cost=Coalesce(Sum(Coalesce("upstream_charge", "cost"), output_field=money), zero),
         )
         sums["revenue"], sums["cost"] = money_round(sums["revenue"]), money_round(sums["cost"])

@@ -20,6 +20,7 @@ from orders.selectors import providers_with_work
 from orders.services.alerts import alerts_notify, alerts_refresh
 from orders.services.catalog import services_sync_in_background
 from orders.services.cycle import provider_cycle
+from orders.services.dripfeed import dripfeed_orders_update, dripfeed_runs_place
 from orders.services.upstream import (
     MAX_CONNECT_ATTEMPTS,
     order_place,
@@ -164,3 +165,14 @@ def alerts_check_task() -> int:
 @shared_task
 def alerts_notify_task() -> int:
     return alerts_notify()
+
+
+@shared_task
+def dripfeed_task() -> int:
+    """Drip-feeds run by the panel: create the runs that are due, and bring their orders in step with them."""
+    with periodic_lock("dripfeed") as acquired:
+        if not acquired:
+            return 0
+        created = dripfeed_runs_place()
+        dripfeed_orders_update()
+        return created

@@ -24,10 +24,13 @@ from rest_framework.views import APIView
 from core.errors import PanelError
 from core.money import money_str
 from orders.models import Order, Refill, Service
+from orders.order_types import SERVICE_FIELD_NAMES, order_type_for
 from orders.selectors import orders_of_user, refills_of_user, services_for_sale
-from orders.services.ordering import order_cancel_request, order_create, refill_request
+from orders.services.dripfeed import customer_order_cancel
+from orders.services.ordering import order_create, refill_request
 from panel.api_keys import api_key_hash
 from panel.client_ip import client_ip
+from panel.formatting import duration_words
 from panel.selectors import user_by_api_key
 from providers.protocol import PROTOCOL_BATCH as MAX_IDS
 
@@ -56,29 +59,8 @@ REFILL_STATUS = {
     Refill.Status.CANCELED: "Canceled",
     Refill.Status.FAILED: "Rejected",
 }
-ORDER_FIELDS = (
-    "link",
-    "quantity",
-    "runs",
-    "interval",
-    "comments",
-    "usernames",
-    "hashtags",
-    "hashtag",
-    "username",
-    "media",
-    "answer_number",
-    "min",
-    "max",
-    "posts",
-    "old_posts",
-    "delay",
-    "expiry",
-    "groups",
-    "list",
-    "suggest",
-    "search",
-)
+# Every `add` parameter, from the one declaration of the order fields.
+ORDER_FIELDS = SERVICE_FIELD_NAMES
 
 
 class ApiError(PanelError):
@@ -132,7 +114,7 @@ def _order_status(order: Order) -> dict:
     if order.status == Order.Status.COMPLETED:
         remains = 0
     return {
-        "charge": money_str(order.charge),
+        "charge": money_str(order.net_charge),
         "start_count": str(order.start_count or 0),
         "status": PROTOCOL_STATUS[order.status],
         "remains": str(remains),
@@ -152,8 +134,12 @@ def action_services(user, data) -> object:
             "max": str(service.max),
             "refill": service.refill,
             "cancel": service.cancel,
-            "dripfeed": service.dripfeed,
+            # Every type that declares runs takes them: the provider's drip-feed, or the panel's own.
+            "dripfeed": order_type_for(service.type).takes_dripfeed,
             "desc": service.description,
+            # Beyond the seeds' fields: what customers look for on a service.
+            "refill_days": service.refill_days if service.refill else None,
+            "average_time": duration_words(service.average_completion),
         }
         for service in services_for_sale()
     ]
@@ -232,11 +218,12 @@ def action_cancel(user, data) -> object:
     for i in _ids(text, "orders"):
         order_number = int(i) if ID_PATTERN.fullmatch(i) else i
         try:
-            order = order_cancel_request(user=user, order_id=i)
+            customer_order_cancel(user=user, order_id=i)
         except PanelError as error:
             answers.append({"order": order_number, "cancel": {"error": error.message}})
         else:
-            answers.append({"order": order_number, "cancel": order.pk})
+            # The seeds answer 1 for an accepted cancel (its refund follows the provider's status).
+            answers.append({"order": order_number, "cancel": 1})
     return answers
 
 
@@ -244,21 +231,26 @@ def action_balance(user, data) -> object:
     return {"balance": money_str(user.balance), "currency": settings.PANEL_CURRENCY}
 
 
+def _product(product: Service) -> dict:
+    """Seed 003's shape: inventory only where the provider counts it."""
+    answer = {
+        "product": product.pk,
+        "name": product.name,
+        "require": product.require,
+        "rate": money_str(product.price),
+        "min": product.min,
+        "max": product.max,
+        "category": product.category.name,
+        "status": "In stock" if product.in_stock else "Out of stock",
+    }
+    if product.inventory is not None:
+        answer["inventory"] = product.inventory
+    answer["type"] = product.type
+    return answer
+
+
 def action_products(user, data) -> object:
-    return [
-        {
-            "product": product.pk,
-            "name": product.name,
-            "require": product.require,
-            "rate": money_str(product.price),
-            "min": product.min,
-            "max": product.max,
-            "category": product.category.name,
-            "status": "In stock",
-            "type": product.type,
-        }
-        for product in services_for_sale(kind=Service.Kind.PRODUCT)
-    ]
+    return [_product(product) for product in services_for_sale(kind=Service.Kind.PRODUCT)]
 
 
 def action_add_product_order(user, data) -> object:
@@ -269,7 +261,7 @@ def action_add_product_order(user, data) -> object:
 
 
 def _product_order_status(order: Order) -> dict:
-    answer = {"charge": money_str(order.charge), "status": PROTOCOL_STATUS[order.status], "result": order.result}
+    answer = {"charge": money_str(order.net_charge), "status": PROTOCOL_STATUS[order.status], "result": order.result}
     if order.status == Order.Status.CANCELED and order.error:
         answer["note"] = order.error
     return answer

@@ -1,11 +1,10 @@
 """Forms of the customer website.
 
-They check the shape of input only. What an order needs is decided by `orders.order_types`
-and `order_create`, the same code `/api/v2` runs, so the website and the API never disagree;
-a refusal (`PanelError`) comes back here to be shown beside the field it names.
+They check the shape of input only. The order fields are made from their one declaration
+(`orders.order_fields`, `orders.order_types`), and what an order needs is decided by
+`order_create`, the same code `/api/v2` runs, so the website and the API never disagree; a
+refusal (`OrderInvalid`) comes back here to be shown beside the field it names, worded by its code.
 """
-
-import re
 
 from django import forms
 from django.conf import settings
@@ -21,118 +20,82 @@ from django.utils.translation import gettext_lazy as _
 from core.errors import PanelError
 from core.money import RATE_UNIT, money_str
 from orders.models import Service
-from orders.order_types import ORDER_TYPES, SUBSCRIPTION_DELAYS, order_type_for
-from orders.services.ordering import ACTIVE_LINK_MESSAGE
+from orders.order_fields import DRIPFEED_FIELDS, FIELDS, Code, FieldKind, OrderField, OrderInvalid
+from orders.order_types import SERVICE_FIELD_NAMES, SUBSCRIPTION_HOLD_POSTS, QuantityFrom, order_type_for
+from orders.pricing import service_package_price
+from panel.formatting import duration_words, refill_words
 from panel.models import User
 from panel.services import TwoFactorError, password_reset_mail_queue, staff_totp_device, staff_totp_verify
 
-# The order fields in the order a customer fills them; any field a new order type adds to
-# ORDER_TYPES is appended, so the form never silently drops one.
-_PREFERRED_ORDER = (
-    "link",
-    "quantity",
-    "username",
-    "comments",
-    "usernames",
-    "hashtags",
-    "hashtag",
-    "media",
-    "answer_number",
-    "groups",
-    "list",
-    "suggest",
-    "search",
-    "min",
-    "max",
-    "posts",
-    "old_posts",
-    "delay",
-    "expiry",
-)
-DRIPFEED_FIELDS = ("runs", "interval")
-_TYPE_FIELDS = {name for kind in ORDER_TYPES.values() for name in (*kind.needs, *kind.optional)} - set(DRIPFEED_FIELDS)
-ORDER_FIELDS: tuple[str, ...] = tuple(name for name in _PREFERRED_ORDER if name in _TYPE_FIELDS) + tuple(
-    sorted(_TYPE_FIELDS - set(_PREFERRED_ORDER))
-)
-
-LINE_LIST_FIELDS = {"comments", "usernames", "hashtags", "groups", "list", "suggest", "search"}
-NUMBER_FIELDS = {"quantity", "answer_number", "min", "max", "posts", "old_posts", "runs", "interval"}
-
-FIELD_TEXT: dict[str, tuple[str, str]] = {
-    "link": ("Link", "The page, post or profile to deliver to."),
-    "quantity": ("Quantity", ""),
-    "username": ("Username", "The account the service asks for: see its description."),
-    "comments": ("Comments", "One comment per line; each line is one unit."),
-    "usernames": ("Usernames", "One username per line."),
-    "hashtags": ("Hashtags", "One hashtag per line."),
-    "hashtag": ("Hashtag", "The hashtag to take usernames from."),
-    "media": ("Media link", "The post whose likers are mentioned."),
-    "answer_number": ("Answer number", "The number of the poll answer to vote for."),
-    "groups": ("Groups", "One group per line."),
-    "list": ("List", "Suggested videos or search keywords, one per line."),
-    "suggest": ("Suggested videos", "One video per line."),
-    "search": ("Search keywords", "One keyword per line."),
-    "min": ("Minimum per post", "The least to deliver to each new post."),
-    "max": ("Maximum per post", "The most to deliver to each new post."),
-    "posts": ("New posts", "How many future posts to deliver to."),
-    "old_posts": ("Existing posts", "How many existing posts to deliver to (optional)."),
-    "delay": ("Delay", "Minutes to wait after each new post."),
-    "expiry": ("Expiry date", "Optional, as day/month/year, e.g. 31/12/2026."),
-    "require": ("Your details", "What the product asks you for: see its description."),
-    "runs": ("Runs", "How many times the quantity is delivered (2 or more)."),
-    "interval": ("Interval", "Minutes between runs."),
-}
+# The form's order fields: every declared one (drip-feed's runs and interval last, shown by their box).
+ORDER_FIELDS: tuple[str, ...] = tuple(name for name in SERVICE_FIELD_NAMES if name not in DRIPFEED_FIELDS)
 
 
-def _order_field(name: str) -> forms.Field:
-    label, help_text = FIELD_TEXT.get(name, (name.replace("_", " ").capitalize(), ""))
-    if name in LINE_LIST_FIELDS:
-        widget = forms.Textarea(attrs={"rows": 5})
-    elif name == "delay":
-        widget = forms.Select(choices=[("", "Choose...")] + [(str(d), f"{d} minutes") for d in SUBSCRIPTION_DELAYS])
-    elif name in NUMBER_FIELDS:
-        widget = forms.NumberInput(attrs={"min": 0, "step": 1, "inputmode": "numeric"})
-    elif name == "link":
-        widget = forms.TextInput(attrs={"inputmode": "url", "autocomplete": "off", "placeholder": "https://"})
-    else:
-        widget = forms.TextInput(attrs={"autocomplete": "off"})
+def _order_widget(spec: OrderField) -> forms.Widget:
+    if spec.kind == FieldKind.LIST:
+        return forms.Textarea(attrs={"rows": 5, "maxlength": spec.max_length})
+    if spec.kind == FieldKind.CHOICE:
+        # Every dialect's values; the page's script keeps those of the chosen service's provider.
+        unit = f" {spec.unit}" if spec.unit else ""
+        choices = [("", "Choose...")] + [(str(v), f"{v}{unit}") for v in spec.all_choices()]
+        return forms.Select(choices=choices, attrs={"data-choice": spec.name})
+    if spec.kind == FieldKind.NUMBER:
+        return forms.NumberInput(attrs={"min": spec.low, "max": spec.high, "step": 1, "inputmode": "numeric"})
+    if spec.kind == FieldKind.LINK:
+        attrs = {"inputmode": "url", "autocomplete": "off", "placeholder": "https://", "maxlength": spec.max_length}
+        return forms.TextInput(attrs=attrs)
+    if spec.kind == FieldKind.DATE:
+        return forms.TextInput(attrs={"placeholder": "31/12/2026", "autocomplete": "off", "maxlength": 10})
+    return forms.TextInput(attrs={"autocomplete": "off", "maxlength": spec.max_length})
+
+
+def order_form_field(name: str) -> forms.Field:
+    """The website's field for an order parameter, made from its one declaration."""
+    spec = FIELDS[name]
     # strip=False: the order rules decide what whitespace means (a comment list keeps its lines).
-    return forms.CharField(label=label, help_text=help_text, required=False, strip=False, widget=widget)
-
-
-def service_price_by(service: Service) -> str:
-    """How the price follows the form: "package", "quantity", "subscription" or "lines:<field>"."""
-    kind = order_type_for(service.type)
-    if kind.quantity_from == "package":
-        return "package"
-    if kind.quantity_from:
-        return f"lines:{kind.quantity_from}"
-    if kind is ORDER_TYPES["subscriptions"]:
-        return "subscription"
-    return "quantity"
+    return forms.CharField(
+        label=spec.label, help_text=spec.help, required=False, strip=False, widget=_order_widget(spec)
+    )
 
 
 def service_rate_unit(service: Service) -> int:
     return getattr(service, "units_per_rate", RATE_UNIT)
 
 
+def _dialect(service: Service) -> str:
+    return service.provider.dialect or "standard"
+
+
 def service_takes_dripfeed(service: Service) -> bool:
-    return service.dripfeed and "runs" in order_type_for(service.type).optional
+    """Every type that declares runs takes a drip-feed: the provider's own, or one the panel runs."""
+    return order_type_for(service.type).takes_dripfeed
 
 
 def service_order_fields(service: Service) -> list[str]:
-    """The order fields a service's type takes (drip-feed's runs/interval aside), in form order."""
-    kind = order_type_for(service.type)
-    taken = set(kind.needs) | set(kind.optional)
+    """The order fields a service's type takes at its provider (drip-feed's runs/interval aside), in form order."""
+    taken = set(order_type_for(service.type).names(_dialect(service)))
     return [name for name in ORDER_FIELDS if name in taken]
 
 
 def service_required_fields(service: Service) -> list[str]:
-    return [name for name in order_type_for(service.type).needs if name not in DRIPFEED_FIELDS]
+    uses = order_type_for(service.type).uses(_dialect(service))
+    return [use.name for use in uses if use.required and use.name not in DRIPFEED_FIELDS]
+
+
+def service_price_by(service: Service) -> str:
+    """How the price follows the form: "package", "quantity", "subscription" or "lines:<field>"."""
+    source = order_type_for(service.type).quantity_from
+    if source == QuantityFrom.PACKAGE:
+        return "package"
+    if source in (QuantityFrom.COMMENTS, QuantityFrom.USERNAMES):
+        return f"lines:{source.value}"
+    return "subscription" if source == QuantityFrom.SUBSCRIPTION else "quantity"
 
 
 def service_for_js(service: Service) -> dict:
     """What the order page's script needs to show a service and price an order (no cost, no provider)."""
+    dialect = _dialect(service)
+    kind = order_type_for(service.type)
     return {
         "id": service.pk,
         "name": service.name,
@@ -147,15 +110,15 @@ def service_for_js(service: Service) -> dict:
         "cancel": service.cancel,
         "dripfeed": service_takes_dripfeed(service),
         "description": service.description,
+        "average_time": duration_words(getattr(service, "average_completion", None)),
+        "refill_words": refill_words(service),
         "fields": service_order_fields(service),
         "required": service_required_fields(service),
         "price_by": service_price_by(service),
+        "package_price": money_str(service_package_price(service=service)) if kind.is_package else "",
+        "hold_posts": SUBSCRIPTION_HOLD_POSTS,
+        "choices": {use.name: list(use.field.choices_for(dialect)) for use in kind.uses(dialect) if use.field.choices},
     }
-
-
-_FIELD_IN_MESSAGE = re.compile(r"^(?:Incorrect request: )?([A-Za-z_]+)\b")
-_REQUIRED_MESSAGE = re.compile(r"^Incorrect request: [A-Za-z_]+ is required\.?$")
-_LIMIT_MESSAGE = re.compile(r"^Quantity (less than minimal|more than maximum) (\d+)$")
 
 
 class NewOrderForm(forms.Form):
@@ -172,7 +135,7 @@ class NewOrderForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["service"].queryset = services
         for name in (*ORDER_FIELDS, *DRIPFEED_FIELDS):
-            self.fields[name] = _order_field(name)
+            self.fields[name] = order_form_field(name)
 
     def order_data(self) -> dict:
         """The fields the chosen service takes, as typed: a hidden field's leftover value is not sent."""
@@ -185,35 +148,52 @@ class NewOrderForm(forms.Form):
     def add_order_error(self, error: PanelError) -> None:
         """Show the refusal beside the field it names, in plain words; else above the form."""
         service = self.cleaned_data["service"]
-        field, message = order_error_field(error.message, service=service, dripfeed=self.cleaned_data.get("dripfeed"))
-        self.add_error(field, message)
+        shown = set(service_order_fields(service)) | {"service"}
+        if service_takes_dripfeed(service) and self.cleaned_data.get("dripfeed"):
+            shown.update(DRIPFEED_FIELDS)
+        field, message = order_error_words(error, bounded=order_type_for(service.type).bounded_fields)
+        self.add_error(field if field in shown else None, message)
 
 
-def order_error_field(message: str, *, service: Service, dripfeed: bool = False) -> tuple[str | None, str]:
-    """(field, message) for an order refusal; field None when it names none the form shows."""
-    shown = set(service_order_fields(service))
-    if service_takes_dripfeed(service) and dripfeed:
-        shown.update(DRIPFEED_FIELDS)
-    if message == ACTIVE_LINK_MESSAGE:
-        message = "You already have an active order for this link: wait until it completes."
-        return ("link" if "link" in shown else None), message
-    if message == "Incorrect service ID":
-        return "service", "That service is not available any more: choose another."
-    limit = _LIMIT_MESSAGE.match(message)
-    if limit:
-        word = "minimum" if limit.group(1).startswith("less") else "maximum"
-        message = f"The {word} for this service is {limit.group(2)}."
-        # The limit bounds whatever makes the quantity: a list's lines, or a subscription's max.
-        price_by = service_price_by(service)
-        field = {"subscription": "max"}.get(price_by, price_by.removeprefix("lines:"))
-        return (field if field in shown else None), message
-    named = _FIELD_IN_MESSAGE.match(message)
-    field = named.group(1).lower() if named else None
-    if field not in shown:
-        return None, message
-    if _REQUIRED_MESSAGE.match(message):
-        message = "This field is required."
-    return field, message[:1].upper() + message[1:]
+def order_error_words(error: PanelError, *, bounded: tuple[str, ...] = ()) -> tuple[str | None, str]:
+    """(field, message) for the website: the field the refusal names, worded by its code, never by parsing it.
+
+    `bounded` are the fields the service's min and max apply to (its quantity, its list's lines...).
+    """
+    if not isinstance(error, OrderInvalid):
+        return None, error.message
+    code, field = error.code, error.field
+    if code == Code.REQUIRED and field:
+        return field, "This field is required."
+    if code in (Code.BELOW_MIN, Code.ABOVE_MAX) and field in bounded:
+        word = "minimum" if code == Code.BELOW_MIN else "maximum"
+        return field, f"The {word} for this service is {error.limit}."
+    if code == Code.ACTIVE_LINK:
+        return field, "You already have an active order for this link: wait until it completes."
+    if code == Code.UNKNOWN_SERVICE:
+        return field, "That service is not available any more: choose another."
+    return field, error.message[:1].upper() + error.message[1:]
+
+
+class ProductOrderForm(forms.Form):
+    """Seed 003's add_product_order on the website: a quantity, and what the product requires of the buyer."""
+
+    def __init__(self, *args, product: Service, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.product = product
+        self.fields["quantity"] = order_form_field("quantity")
+        self.fields["quantity"].widget.attrs.update({"min": product.min, "max": product.max})
+        self.fields["quantity"].initial = product.min
+        self.fields["require"] = order_form_field("require")
+        if product.require:
+            self.fields["require"].help_text = product.require
+
+    def order_data(self) -> dict:
+        return {"quantity": self.cleaned_data.get("quantity", ""), "require": self.cleaned_data.get("require", "")}
+
+    def add_order_error(self, error: PanelError) -> None:
+        field, message = order_error_words(error, bounded=("quantity",))
+        self.add_error(field if field in ("quantity", "require") else None, message)
 
 
 MASS_ORDER_MAX_LINES = 100  # each line is its own transaction and charge: keep one request short

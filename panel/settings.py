@@ -439,6 +439,7 @@ LOGGING = {
 CELERY_BEAT_SCHEDULE = {
     "orders-place-sweep": {"task": "orders.tasks.orders_place_sweep", "schedule": ORDER_PLACE_SWEEP_INTERVAL},
     "orders-poll": {"task": "orders.tasks.orders_poll_dispatch", "schedule": ORDER_POLL_INTERVAL},
+    "orders-dripfeed": {"task": "orders.tasks.dripfeed_task", "schedule": ORDER_PLACE_SWEEP_INTERVAL},
     "services-sync": {"task": "orders.tasks.services_sync_task", "schedule": SERVICES_SYNC_INTERVAL},
     "provider-balances": {"task": "orders.tasks.provider_balances_task", "schedule": 900},
     "notifications": {"task": "support.tasks.notifications_task", "schedule": NOTIFICATIONS_INTERVAL},

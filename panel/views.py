@@ -1,7 +1,6 @@
 """The customer website: thin views that read the customer's own rows, call one service, and
 render its result or its `PanelError` message."""
 
-import json
 import re
 from decimal import Decimal, InvalidOperation
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -13,7 +12,7 @@ from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -28,25 +27,30 @@ from django_otp import login as otp_login
 from billing.views import referral_signup
 from core.errors import PanelError
 from core.money import RATE_UNIT, money_str
-from orders.models import Category, Order, Refill, ServiceChange
-from orders.order_types import ORDER_TYPES, SUBSCRIPTION_DELAYS
-from orders.selectors import services_for_sale
-from orders.services.ordering import REFILL_COOLDOWN, order_cancel_request, order_create, refill_request
+from orders.models import Category, Order, Refill, Service, ServiceChange
+from orders.order_fields import DRIPFEED_FIELDS
+from orders.order_types import SUBSCRIPTION_HOLD_POSTS, order_type_for
+from orders.pricing import service_package_price
+from orders.selectors import customer_order_totals, customer_orders, services_for_sale
+from orders.services.dripfeed import customer_order_cancel
+from orders.services.ordering import REFILL_COOLDOWN, order_can_refill, order_create, refill_request
 from orders.services.transitions import ACTIVE, UPSTREAM_ACTIVE
 from panel.api import PROTOCOL_STATUS, REFILL_STATUS
+from panel.api_docs import PHP_EXAMPLE, PYTHON_EXAMPLE, api_sections
 from panel.client_ip import client_ip
+from panel.formatting import duration_words, refill_words
 from panel.forms import (
-    DRIPFEED_FIELDS,
-    FIELD_TEXT,
     ORDER_FIELDS,
     MassOrderForm,
     NewOrderForm,
     PasswordResetRequestForm,
+    ProductOrderForm,
     SignupForm,
     TwoFactorCodeForm,
     mass_order_line_parse,
     service_for_js,
     service_order_fields,
+    service_price_by,
     service_rate_unit,
     service_required_fields,
     service_takes_dripfeed,
@@ -118,16 +122,21 @@ def _order_rows(orders) -> list[Order]:
     waits = _refill_waits(refillable) if refillable else {}
     for order in rows:
         # What the customer paid in the end: the charge net of refunds (the refund shown beside it).
-        order.charge_shown = money_str(order.charge - order.refunded)
+        order.charge_shown = money_str(order.net_charge)
         order.refunded_shown = money_str(order.refunded) if order.refunded else ""
         order.status_label = PROTOCOL_STATUS[order.status]
         order.status_tab = TAB_OF_STATUS[order.status]
         order.refill_wait = waits.get(order.pk, "")
-        order.can_refill = order in refillable and not order.refill_wait
-        order.can_cancel = order.cancel_requested_at is None and (
-            order.status == S.AWAITING or (order.service.cancel and order.status in (S.PLACING, *UPSTREAM_ACTIVE))
-        )
-        order.cancel_pending = order.cancel_requested_at is not None and order.status in ACTIVE
+        # order_can_refill adds the refill guarantee and the panel's own drip-feeds to the button's rules.
+        order.can_refill = order in refillable and not order.refill_wait and order_can_refill(order=order)
+        if order.dripfeed_by_panel:
+            order.can_cancel = not order.runs_stopped and order.status in ACTIVE
+            order.cancel_pending = order.runs_stopped and order.status in ACTIVE
+        else:
+            order.can_cancel = order.cancel_requested_at is None and (
+                order.status == S.AWAITING or (order.service.cancel and order.status in (S.PLACING, *UPSTREAM_ACTIVE))
+            )
+            order.cancel_pending = order.cancel_requested_at is not None and order.status in ACTIVE
     return rows
 
 
@@ -137,6 +146,11 @@ def _priced(services) -> list:
     for service in rows:
         service.price_shown = money_str(service.price)
         service.price_unit = "per 1000" if service_rate_unit(service) == RATE_UNIT else "each"
+        service.average_shown = duration_words(service.average_completion)
+        service.refill_shown = refill_words(service)
+        service.package_price_shown = (
+            money_str(service_package_price(service=service)) if order_type_for(service.type).is_package else ""
+        )
     return rows
 
 
@@ -264,15 +278,11 @@ def two_factor(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    mine = Order.objects.filter(user=request.user)
-    totals = mine.aggregate(
-        spent=Sum(F("charge") - F("refunded")),
-        count=Count("id"),
-        active=Count("id", filter=Q(status__in=ACTIVE)),
-    )
+    mine = customer_orders(user=request.user)
+    totals = customer_order_totals(user=request.user)
     context = {
         "balance": money_str(request.user.balance),
-        "spent": money_str(totals["spent"] or Decimal("0")),
+        "spent": money_str(totals["spent"]),
         "order_count": totals["count"],
         "active_count": totals["active"],
         "order_rows": _order_rows(mine.select_related("service")[:RECENT_ORDERS]),
@@ -305,6 +315,11 @@ def new_order(request: HttpRequest) -> HttpResponse:
         category_id = _id_param(request.GET.get("category"))
         selected = next((s for s in catalog if s.category_id == category_id), catalog[0] if catalog else None)
 
+    selected_package_price = (
+        money_str(service_package_price(service=selected))
+        if selected and order_type_for(selected.type).is_package
+        else ""
+    )
     shown = set(service_order_fields(selected)) if selected else set()
     required = set(service_required_fields(selected)) if selected else set()
     dripfeed_on = bool(selected and service_takes_dripfeed(selected) and request.POST.get("dripfeed"))
@@ -317,6 +332,11 @@ def new_order(request: HttpRequest) -> HttpResponse:
         "balance": money_str(request.user.balance),
         "selected_rate": money_str(selected.price) if selected else "",
         "selected_unit": ("per 1000" if service_rate_unit(selected) == RATE_UNIT else "each") if selected else "",
+        "selected_price_by": service_price_by(selected) if selected else "",
+        "selected_refill": refill_words(selected) if selected else "",
+        "selected_average": duration_words(selected.average_completion) if selected else "",
+        "selected_package_price": selected_package_price,
+        "hold_posts": SUBSCRIPTION_HOLD_POSTS,
         "categories": categories,
         "catalog": catalog,
         "selected": selected,
@@ -363,7 +383,7 @@ def mass_order(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def orders(request: HttpRequest, kind: str = "") -> HttpResponse:
-    mine = Order.objects.filter(user=request.user)
+    mine = customer_orders(user=request.user)
     if kind:
         mine = mine.filter(ORDER_KINDS[kind][1])
     tab = request.GET.get("status", "")
@@ -420,12 +440,18 @@ def order_refill(request: HttpRequest, order_id: int) -> HttpResponse:
 def order_cancel(request: HttpRequest, order_id: int) -> HttpResponse:
     _own_order_or_404(request, order_id)
     try:
-        order = order_cancel_request(user=request.user, order_id=order_id)
+        order = customer_order_cancel(user=request.user, order_id=order_id)
     except PanelError as error:
         messages.error(request, f"Order {order_id}: {error.message}")
     else:
         if order.status == S.CANCELED:
             messages.success(request, f"Order {order_id} cancelled and {money_str(order.refunded)} refunded.")
+        elif order.dripfeed_by_panel:
+            messages.success(
+                request,
+                f"Order {order_id}: the runs not yet placed are stopped and {money_str(order.refunded)} refunded; "
+                "the runs under way are cancelled at the provider where it allows.",
+            )
         else:
             messages.success(request, f"Cancellation of order {order_id} requested from the provider.")
     return _back(request, "orders")
@@ -462,6 +488,34 @@ def services(request: HttpRequest) -> HttpResponse:
         "favourites": favourite_service_ids(user=request.user),
     }
     return render(request, "panel/services.html", context)
+
+
+@login_required
+def products(request: HttpRequest) -> HttpResponse:
+    """Seed 003's products: sold per unit, with their stock as the provider last reported it."""
+    return render(request, "panel/products.html", {"products": _priced(services_for_sale(kind=Service.Kind.PRODUCT))})
+
+
+@login_required
+def product_order(request: HttpRequest, product_id: int) -> HttpResponse:
+    product = services_for_sale(kind=Service.Kind.PRODUCT).filter(pk=product_id).first()
+    if product is None:
+        raise Http404("No such product.")
+    form = ProductOrderForm(request.POST or None, product=product)
+    if request.method == "POST" and form.is_valid():
+        try:
+            order = order_create(
+                user=request.user, service_id=product.pk, data=form.order_data(), kind=Service.Kind.PRODUCT
+            )
+        except PanelError as error:
+            form.add_order_error(error)
+        else:
+            messages.success(
+                request, f"Order {order.pk} received: {money_str(order.charge)} {settings.PANEL_CURRENCY} charged."
+            )
+            return redirect("orders")
+    context = {"form": form, "product": _priced([product])[0], "balance": money_str(request.user.balance)}
+    return render(request, "panel/product_order.html", context)
 
 
 @login_required
@@ -525,215 +579,12 @@ def updates(request: HttpRequest) -> HttpResponse:
 # The API documentation page
 
 
-def _json(value: object) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False)
-
-
-def _param(name: str) -> str:
-    if name in FIELD_TEXT:
-        label, help_text = FIELD_TEXT[name]
-        text = help_text or label
-    else:
-        text = name.replace("_", " ").capitalize()
-    if name == "delay":
-        text = f"Delay in minutes. Possible values: {', '.join(map(str, SUBSCRIPTION_DELAYS))}"
-    if name == "quantity":
-        text = "Needed quantity"
-    if name == "link":
-        text = "Link to page"
-    return text
-
-
-def _add_variants() -> list[dict]:
-    """One parameter table per order type, with the type names that share it."""
-    variants: dict[tuple, dict] = {}
-    for type_name, kind in ORDER_TYPES.items():
-        key = (kind.needs, kind.optional)
-        if key not in variants:
-            params = [{"name": name, "text": _param(name)} for name in kind.needs]
-            for name in kind.optional:
-                text = _param(name)
-                if name == "runs":
-                    text = "Runs to deliver (drip-feed services only)"
-                elif name == "interval":
-                    text = "Interval in minutes (drip-feed services only)"
-                params.append({"name": f"{name} (optional)", "text": text})
-            variants[key] = {"types": [], "params": params}
-        variants[key]["types"].append(type_name.title())
-    return list(variants.values())
-
-
-def _api_sections(currency: str) -> list[dict]:
-    status = {"charge": "0.27819", "start_count": "3572", "status": "Partial", "remains": "157", "currency": currency}
-    return [
-        {
-            "id": "services",
-            "title": "Service list",
-            "params": [("action", "services")],
-            "example": _json(
-                [
-                    {
-                        "service": 1,
-                        "name": "Followers",
-                        "type": "Default",
-                        "category": "First Category",
-                        "rate": "0.90",
-                        "min": "50",
-                        "max": "10000",
-                        "refill": True,
-                        "cancel": True,
-                        "dripfeed": False,
-                        "desc": "Real-looking followers, 10k/day",
-                    },
-                    {
-                        "service": 2,
-                        "name": "Comments",
-                        "type": "Custom Comments",
-                        "category": "Second Category",
-                        "rate": "8.00",
-                        "min": "10",
-                        "max": "1500",
-                        "refill": False,
-                        "cancel": True,
-                        "dripfeed": False,
-                        "desc": "",
-                    },
-                ]
-            ),
-        },
-        {
-            "id": "add",
-            "title": "Add order",
-            "params": [("action", "add"), ("service", "Service ID")],
-            "variants": _add_variants(),
-            "example": _json({"order": 23501}),
-        },
-        {
-            "id": "status",
-            "title": "Order status",
-            "params": [("action", "status"), ("order", "Order ID")],
-            "example": _json(status),
-        },
-        {
-            "id": "multi-status",
-            "title": "Multiple orders status",
-            "params": [("action", "status"), ("orders", "Order IDs (separated by a comma, up to 100 IDs)")],
-            "example": _json(
-                {
-                    "1": status,
-                    "10": {"error": "Incorrect order ID"},
-                    "100": {
-                        "charge": "1.44219",
-                        "start_count": "234",
-                        "status": "In progress",
-                        "remains": "10",
-                        "currency": currency,
-                    },
-                }
-            ),
-        },
-        {
-            "id": "refill",
-            "title": "Create refill",
-            "params": [("action", "refill"), ("order", "Order ID")],
-            "example": _json({"refill": "1"}),
-        },
-        {
-            "id": "multi-refill",
-            "title": "Create multiple refill",
-            "params": [("action", "refill"), ("orders", "Order IDs (separated by a comma, up to 100 IDs)")],
-            "example": _json(
-                [
-                    {"order": 1, "refill": 1},
-                    {"order": 2, "refill": 2},
-                    {"order": 3, "refill": {"error": "Incorrect order ID"}},
-                ]
-            ),
-        },
-        {
-            "id": "refill-status",
-            "title": "Get refill status",
-            "params": [("action", "refill_status"), ("refill", "Refill ID")],
-            "example": _json({"status": "Completed"}),
-        },
-        {
-            "id": "multi-refill-status",
-            "title": "Get multiple refill status",
-            "params": [("action", "refill_status"), ("refills", "Refill IDs (separated by a comma, up to 100 IDs)")],
-            "example": _json(
-                [
-                    {"refill": 1, "status": "Completed"},
-                    {"refill": 2, "status": "Rejected"},
-                    {"refill": 3, "status": {"error": "Refill not found"}},
-                ]
-            ),
-        },
-        {
-            "id": "cancel",
-            "title": "Create cancel",
-            "params": [("action", "cancel"), ("orders", "Order IDs (separated by a comma, up to 100 IDs)")],
-            "example": _json([{"order": 9, "cancel": {"error": "Incorrect order ID"}}, {"order": 2, "cancel": 2}]),
-        },
-        {
-            "id": "balance",
-            "title": "User balance",
-            "params": [("action", "balance")],
-            "example": _json({"balance": "100.84292", "currency": currency}),
-        },
-    ]
-
-
-PYTHON_EXAMPLE = """\
-import requests
-
-API_URL = "{url}"
-API_KEY = "your-api-key"
-
-
-def call(action, **params):
-    answer = requests.post(API_URL, data={{"key": API_KEY, "action": action, **params}}, timeout=30).json()
-    if isinstance(answer, dict) and "error" in answer:
-        raise RuntimeError(answer["error"])
-    return answer
-
-
-print(call("balance"))
-services = call("services")
-order = call("add", service=services[0]["service"], link="https://instagram.com/p/abc", quantity=100)
-print(call("status", order=order["order"]))
-print(call("status", orders="1,2,3"))
-"""
-
-PHP_EXAMPLE = """\
-<?php
-$apiUrl = '{url}';
-$apiKey = 'your-api-key';
-
-function call($action, $params = []) {{
-    global $apiUrl, $apiKey;
-    $ch = curl_init($apiUrl);
-    curl_setopt($ch, CURLOPT_POST, true);
-    $fields = array_merge(['key' => $apiKey, 'action' => $action], $params);
-    curl_setopt($ch, CURLOPT_POSTFIELDS, http_build_query($fields));
-    curl_setopt($ch, CURLOPT_RETURNTRANSFER, true);
-    curl_setopt($ch, CURLOPT_TIMEOUT, 30);
-    $answer = json_decode(curl_exec($ch), true);
-    curl_close($ch);
-    return $answer;
-}}
-
-print_r(call('balance'));
-$order = call('add', ['service' => 1, 'link' => 'https://instagram.com/p/abc', 'quantity' => 100]);
-print_r(call('status', ['order' => $order['order']]));
-"""
-
-
 @login_required
 def api_docs(request: HttpRequest) -> HttpResponse:
     url = request.build_absolute_uri(reverse("api_v2"))
     context = {
         "api_url": url,
-        "sections": _api_sections(settings.PANEL_CURRENCY),
+        "sections": api_sections(currency=settings.PANEL_CURRENCY),
         "python_example": PYTHON_EXAMPLE.format(url=url),
         "php_example": PHP_EXAMPLE.format(url=url),
     }

@@ -32,6 +32,8 @@ urlpatterns = [
     path("refills/", views.refills, name="refills"),
     # Catalog and account
     path("services/", views.services, name="services"),
+    path("products/", views.products, name="products"),
+    path("products/<int:product_id>/order/", views.product_order, name="product_order"),
     path("services/<int:service_id>/favourite/", views.service_favourite, name="service_favourite"),
     path("updates/", views.updates, name="updates"),
     path("account/", views.account, name="account"),

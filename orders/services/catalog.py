@@ -1,16 +1,20 @@
 """Service sync, catalog side: turn a provider's snapshot into the services customers buy."""
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Avg, DurationField, F
 from django.utils import timezone
 
 from core.db import bulk_update_changed
-from orders.models import Category, Service, ServiceChange
+from orders.models import Category, Order, Service, ServiceChange
 from orders.pricing import service_cost, service_rate
+from providers.client import UpstreamProduct
 from providers.errors import ProviderError
 from providers.models import Provider, ProviderService
 from providers.services import (
@@ -26,7 +30,24 @@ logger = logging.getLogger(__name__)
 UNCATEGORISED = "Other"
 SYNCED_FIELDS = ("type", "description", "require", "min", "max", "refill", "cancel", "dripfeed", "cost", "rate")
 # What sync may change on a service: compared before and after, only the differences are written.
-TRACKED_FIELDS = (*SYNCED_FIELDS, "name", "category_id", "is_enabled", "disabled_by")
+TRACKED_FIELDS = (
+    *SYNCED_FIELDS,
+    "refill_days",
+    "in_stock",
+    "inventory",
+    "name",
+    "category_id",
+    "is_enabled",
+    "disabled_by",
+)
+# "30 Days Refill", "( 30 days auto refill )", "Refill: 60 days", "365D Refill", "[R30]".
+_REFILL_DAYS = (
+    re.compile(r"(\d{1,4})\s*-?\s*(?:days?|d)\b\W{0,3}(?:auto\W{0,3})?refill", re.IGNORECASE),
+    re.compile(r"refill\W{0,3}(\d{1,4})\s*-?\s*(?:days?|d)\b", re.IGNORECASE),
+    re.compile(r"\bR(\d{2,3})\b"),
+)
+# Our own completed orders a service's average completion time is computed from: the most recent ones.
+COMPLETION_SAMPLE_DAYS = 90
 ProgressCallback = Callable[[int, int], None]
 
 
@@ -68,7 +89,9 @@ def services_sync(*, provider_id: int, progress: ProgressCallback | None = None)
         product_snapshot = provider_snapshot_store(
             provider=provider, upstream=products, kind=ProviderService.Kind.PRODUCT
         )
-        report.merge(_catalog_update(provider=provider, snapshot=product_snapshot, progress=None))
+        stock = {product.product_id: product_stock(product) for product in products}
+        report.merge(_catalog_update(provider=provider, snapshot=product_snapshot, progress=None, stock=stock))
+    services_completion_update(provider_id=provider.pk)
     _record_sync(provider=provider, ok=True, message=str(report))
     logger.info("synced %s: %s", provider.name, report)
     return report
@@ -89,7 +112,23 @@ def _categories_by_name(names: set[str]) -> dict[str, Category]:
     return known
 
 
-def _catalog_update(*, provider: Provider, snapshot: Snapshot, progress: ProgressCallback | None) -> SyncReport:
+def product_stock(product: UpstreamProduct) -> tuple[bool, int | None]:
+    """(in stock, inventory) from seed 003's `status` and `inventory`: a count of 0 is out of stock whatever the
+    status says, and a product whose status is missing or unknown is in stock unless its count says otherwise."""
+    inventory = product.inventory if product.inventory is not None and product.inventory >= 0 else None
+    in_stock = product.in_stock is not False and inventory != 0
+    return in_stock, inventory
+
+
+def _catalog_update(
+    *,
+    provider: Provider,
+    snapshot: Snapshot,
+    progress: ProgressCallback | None,
+    stock: dict[str, tuple[bool, int | None]] | None = None,
+) -> SyncReport:
+    """`stock`, from a fresh products list, sets the products' stock; without it (a re-price) stock is kept."""
+
     def category_name(row: ProviderService) -> str:
         return row.category or UNCATEGORISED
 
@@ -115,7 +154,10 @@ def _catalog_update(*, provider: Provider, snapshot: Snapshot, progress: Progres
             "cost": service_cost(provider=provider, upstream_rate=row.rate),
             "rate": service_rate(provider=provider, upstream_rate=row.rate),
         }
+        if stock is not None and row.service_id in stock:
+            values["in_stock"], values["inventory"] = stock[row.service_id]
         name = row.name or f"Service {row.service_id}"
+        values["refill_days"] = refill_days_from_name(row.name)
         category = categories[category_name(row)]
         service = existing.get(row.pk)
         if service is None:
@@ -148,6 +190,12 @@ def _catalog_update(*, provider: Provider, snapshot: Snapshot, progress: Progres
                         service=service, kind=kind, old_value=str(getattr(service, field)), new_value=str(values[field])
                     )
                 )
+        if service.description_edited:
+            values["description"] = service.description
+        if service.refill_days_edited:
+            values["refill_days"] = service.refill_days
+        if service.dripfeed_edited:
+            values["dripfeed"] = service.dripfeed  # an operator's word on drip-feed outlives the provider's list
         for field, value in values.items():
             setattr(service, field, value)
         if not service.name_edited:
@@ -190,6 +238,43 @@ def _catalog_update(*, provider: Provider, snapshot: Snapshot, progress: Progres
     return report
 
 
+def refill_days_from_name(name: str) -> int | None:
+    """The refill guarantee a provider writes in a service's name, in days; None when it names none."""
+    for pattern in _REFILL_DAYS:
+        match = pattern.search(name)
+        if match:
+            return int(match.group(1)) or None
+    return None
+
+
+def services_completion_update(*, provider_id: int, now=None) -> int:
+    """Each service's average completion time, from our own orders of it completed in the last 90 days."""
+    now = now or timezone.now()
+    averages = dict(
+        Order.objects.filter(
+            provider_id=provider_id,
+            status=Order.Status.COMPLETED,
+            parent__isnull=True,
+            placed_at__isnull=False,
+            finished_at__gte=now - timedelta(days=COMPLETION_SAMPLE_DAYS),
+        )
+        .order_by()
+        .values("service_id")
+        .annotate(average=Avg(F("finished_at") - F("placed_at"), output_field=DurationField()))
+        .values_list("service_id", "average")
+    )
+    changed = []
+    for service in Service.objects.filter(provider_id=provider_id).only("pk", "average_completion"):
+        average = averages.get(service.pk)
+        if average is not None:
+            average = timedelta(seconds=round(average.total_seconds()))
+        if service.average_completion != average:
+            service.average_completion = average
+            changed.append((service, {"average_completion"}))
+    bulk_update_changed(Service, changed)
+    return len(changed)
+
+
 def catalog_reprice(*, provider_id: int) -> SyncReport:
     """Re-price a provider's services from the last snapshot (after a markup change), without calling it."""
     provider = Provider.objects.get(pk=provider_id)
@@ -217,6 +302,12 @@ def service_operator_edit(*, service: Service, changed: set[str]) -> Service:
         service.name_edited = True
     if "category" in changed:
         service.category_edited = True
+    if "dripfeed" in changed:
+        service.dripfeed_edited = True
+    if "description" in changed:
+        service.description_edited = True
+    if "refill_days" in changed:
+        service.refill_days_edited = True
     if "is_enabled" in changed:
         service.disabled_by = Service.DisabledBy.NOBODY if service.is_enabled else Service.DisabledBy.OPERATOR
     service.save()

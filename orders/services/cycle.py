@@ -14,6 +14,8 @@ from time import monotonic
 from django.db import connection
 
 from orders.selectors import providers_with_work
+from orders.services.dripfeed import dripfeed_orders_update, dripfeed_runs_place
+from orders.services.subscriptions import subscriptions_hold_check
 from orders.services.upstream import (
     Deadline,
     cancels_send,
@@ -79,6 +81,7 @@ def provider_cycle(*, provider_id: int, budget_seconds: float | None = None) -> 
         report.cancels_sent = cancels_send(provider_id=provider_id, deadline=deadline)
         report.refills_sent = refills_send(provider_id=provider_id, deadline=deadline)
         poll = orders_poll(provider_id=provider_id, deadline=deadline)
+        subscriptions_hold_check(provider_id=provider_id)
         report.polled, report.status_calls, report.changed = poll.orders, poll.calls, poll.changed
         report.finished = poll.finished
         report.errors.extend(poll.errors)
@@ -184,7 +187,9 @@ def orders_cycle(*, concurrency: int = 8, budget_seconds: float | None = None) -
     """Place what waits, then run every provider's cycle in turn; a failing provider is reported, never raised."""
     report = CycleReport()
     report.stuck_to_review = orders_stuck_review()
+    dripfeed_runs_place()
     report.placed = orders_place_waiting(concurrency=concurrency)
     for provider_id in providers_with_work():
         report.add(provider_cycle(provider_id=provider_id, budget_seconds=budget_seconds))
+    dripfeed_orders_update()
     return report

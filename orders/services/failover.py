@@ -18,9 +18,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.errors import PanelError
-from core.money import money_round, order_charge
+from core.money import order_charge
 from orders.models import Order, OrderEvent, Service, ServiceAlternative
-from orders.order_types import order_type_for
 from orders.pricing import service_cost
 from providers.errors import ProviderError, ProviderUnreachable
 from providers.models import Provider, ProviderService
@@ -70,8 +69,7 @@ def order_alternatives_next(*, order: Order) -> list[ServiceAlternative]:
 def order_alternative_cost(*, order: Order, provider_service: ProviderService) -> Decimal:
     """What the alternative will charge us for the order, in our currency: its rate, the order's quantity."""
     rate = service_cost(provider=provider_service.provider, upstream_rate=provider_service.rate)
-    if order_type_for(order.service.type).quantity_from == "package":
-        return money_round(rate)
+    # A package's quantity is its size, so one rule prices every type (orders.pricing.order_price).
     return order_charge(rate=rate, quantity=order.quantity, runs=order.runs or 1, per=order.service.units_per_rate)
 
 

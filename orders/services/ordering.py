@@ -5,13 +5,16 @@ import logging
 from datetime import timedelta
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
+from billing.errors import InsufficientFunds
 from billing.services import balance_debit
 from core.errors import PanelError
-from core.money import money_round, order_charge
-from orders.models import Order, Refill, Service
-from orders.order_types import OrderInvalid, order_fields_clean
+from orders.models import Order, Refill, Service, ServiceAlternative
+from orders.order_fields import Code, OrderInvalid
+from orders.order_types import order_fields_clean
+from orders.pricing import MONEY_CEILING, order_price
 from orders.services.transitions import ACTIVE, UPSTREAM_ACTIVE, StatusChanged, order_transition
 
 logger = logging.getLogger(__name__)
@@ -28,34 +31,39 @@ def order_create(*, user, service_id: object, data: dict, kind: str | None = Non
 
     `data` holds the order's fields as the customer gave them (link, quantity, comments...).
     `kind` restricts the order to services or to products (seed 003's add_product_order).
-    Raises OrderInvalid (naming the field) or InsufficientFunds; then nothing is written.
+    Raises OrderInvalid (naming the field and why) or InsufficientFunds; then nothing is written.
     """
     if not user.is_active:
         raise AccountSuspended()
     service = _service_for_sale(service_id, kind=kind)
-    clean = order_fields_clean(service_type=service.type, dripfeed=service.dripfeed, data=data)
-    if service.kind == Service.Kind.PRODUCT and service.require and not clean.params.get("require"):
-        raise OrderInvalid(f"Incorrect request: require is required ({service.require})")
-    if clean.limited_quantity < service.min:
-        raise OrderInvalid(f"Quantity less than minimal {service.min}")
-    if clean.limited_quantity > service.max:
-        raise OrderInvalid(f"Quantity more than maximum {service.max}")
-    guard_link = service.refuse_active_link and bool(clean.link)
-    rate = service.price
-    # A package's rate is the price of the whole package.
-    charge, cost = (
-        (money_round(rate), money_round(service.cost))
-        if clean.is_package
-        else (
-            order_charge(rate=rate, quantity=clean.quantity, runs=clean.runs or 1, per=service.units_per_rate),
-            order_charge(rate=service.cost, quantity=clean.quantity, runs=clean.runs or 1, per=service.units_per_rate),
-        )
+    clean = order_fields_clean(
+        service_type=service.type,
+        data=data,
+        low=service.min,
+        high=service.max,
+        dialect=service.provider.dialect,
     )
+    if service.kind == Service.Kind.PRODUCT and service.require and not clean.params.get("require"):
+        raise OrderInvalid(
+            f"Incorrect request: require is required ({service.require})", field="require", code=Code.REQUIRED
+        )
+    # A product short at its provider is still sold when an alternative may take it (failover.py).
+    count_stock = service.kind == Service.Kind.PRODUCT and not _has_alternatives(service=service)
+    if count_stock:
+        _product_stock_check(service=service, quantity=clean.quantity)
+    guard_link = service.refuse_active_link and bool(clean.link)
+    price = order_price(service=service, quantity=clean.quantity, runs=clean.runs)
+    # Runs the provider cannot take (it advertises no drip-feed) are run by the panel: orders.services.dripfeed.
+    by_panel = clean.runs is not None and not service.dripfeed
+    if price.charge >= MONEY_CEILING or price.cost >= MONEY_CEILING:
+        raise InsufficientFunds()  # no balance can hold it: refused before the row would overflow its column
     with transaction.atomic():
         if guard_link:
             _link_guard_lock(user_id=user.pk, link=clean.link)
             if Order.objects.filter(user=user, link=clean.link, status__in=ACTIVE).exists():
-                raise OrderInvalid(ACTIVE_LINK_MESSAGE)
+                raise OrderInvalid(ACTIVE_LINK_MESSAGE, field="link", code=Code.ACTIVE_LINK)
+        if count_stock and service.inventory is not None:
+            _product_stock_take(service=service, quantity=clean.quantity)
         order = Order.objects.create(
             user=user,
             service=service,
@@ -65,14 +73,53 @@ def order_create(*, user, service_id: object, data: dict, kind: str | None = Non
             runs=clean.runs,
             interval=clean.interval,
             params=clean.params,
-            rate=rate,
-            charge=charge,
-            cost=cost,
+            rate=price.rate,
+            charge=price.charge,
+            cost=price.cost,
+            dripfeed_by_panel=by_panel,
+            # Never placed itself: its runs are; it reads Pending until they start.
+            status=Order.Status.PENDING if by_panel else Order.Status.AWAITING,
         )
-        if charge > 0:
-            balance_debit(user_id=user.pk, amount=charge, reference=f"order:{order.pk}", memo=f"Order {order.pk}")
-        transaction.on_commit(lambda: order_placement_queue(order_id=order.pk))
+        if price.charge > 0:
+            balance_debit(user_id=user.pk, amount=price.charge, reference=f"order:{order.pk}", memo=f"Order {order.pk}")
+        if by_panel:
+            from orders.services.dripfeed import dripfeed_start
+
+            dripfeed_start(parent=order, now=timezone.now())
+        else:
+            transaction.on_commit(lambda: order_placement_queue(order_id=order.pk))
     return order
+
+
+OUT_OF_STOCK = "Product is out of stock"
+
+
+def _has_alternatives(*, service: Service) -> bool:
+    return ServiceAlternative.objects.filter(
+        service=service, provider_service__is_available=True, provider_service__provider__is_active=True
+    ).exists()
+
+
+def _product_stock_check(*, service: Service, quantity: int) -> None:
+    """A product its provider reports out of stock is not sold until a sync finds it back."""
+    if not service.in_stock:
+        raise OrderInvalid(OUT_OF_STOCK, field="product", code=Code.OUT_OF_STOCK)
+    if service.inventory is not None and quantity > service.inventory:
+        raise OrderInvalid(
+            f"Not enough products in stock: {service.inventory} left",
+            field="quantity",
+            code=Code.ABOVE_MAX,
+            limit=service.inventory,
+        )
+
+
+def _product_stock_take(*, service: Service, quantity: int) -> None:
+    """Count the order against the inventory at once (one conditional UPDATE), so that two customers never buy the
+    last one between two syncs; the next sync brings the provider's own count back."""
+    taken = Service.objects.filter(pk=service.pk, inventory__gte=quantity).update(inventory=F("inventory") - quantity)
+    if not taken:
+        raise OrderInvalid(OUT_OF_STOCK, field="product", code=Code.OUT_OF_STOCK)
+    Service.objects.filter(pk=service.pk, inventory=0).update(in_stock=False)
 
 
 def _link_guard_lock(*, user_id: int, link: str) -> None:
@@ -93,16 +140,17 @@ def _link_guard_lock(*, user_id: int, link: str) -> None:
 
 def _service_for_sale(service_id: object, *, kind: str | None) -> Service:
     wrong = "Incorrect product ID" if kind == Service.Kind.PRODUCT else "Incorrect service ID"
+    field = "product" if kind == Service.Kind.PRODUCT else "service"
     try:
         pk = int(str(service_id).strip())
     except ValueError:
-        raise OrderInvalid(wrong) from None
+        raise OrderInvalid(wrong, field=field, code=Code.UNKNOWN_SERVICE) from None
     filters = {"pk": pk, "is_enabled": True, "provider__is_active": True}
     if kind:
         filters["kind"] = kind
-    service = next(iter(Service.objects.filter(**filters).order_by()), None)
+    service = next(iter(Service.objects.filter(**filters).select_related("provider").order_by()), None)
     if service is None:
-        raise OrderInvalid(wrong)
+        raise OrderInvalid(wrong, field=field, code=Code.UNKNOWN_SERVICE)
     return service
 
 
@@ -120,13 +168,46 @@ def order_placement_queue(*, order_id: int) -> None:
 REFILL_COOLDOWN = timedelta(hours=24)
 
 
+def order_refill_guarantee_end(*, order: Order):
+    """When a finished order's refill guarantee ends (its service's refill days after it finished); None: no end."""
+    days = order.service.refill_days
+    if days is None or order.finished_at is None:
+        return None
+    return order.finished_at + timedelta(days=days)
+
+
+def order_can_refill(*, order: Order, now=None) -> bool:
+    """What the refill button shows: refill offered, the order finished, its guarantee running."""
+    if (
+        not order.service.refill
+        or order.dripfeed_by_panel
+        or order.status
+        not in (
+            Order.Status.COMPLETED,
+            Order.Status.PARTIAL,
+        )
+    ):
+        return False
+    ends = order_refill_guarantee_end(order=order)
+    return ends is None or (now or timezone.now()) <= ends
+
+
 def refill_request(*, user, order_id: object) -> Refill:
     """A customer asks for a refill of a completed order; it is sent upstream by the next cycle."""
     order = _customer_order(user=user, order_id=order_id)
+    if order.parent_id is not None:
+        raise OrderInvalid("Incorrect order ID")
     if not order.service.refill:
         raise OrderInvalid("Refill is disabled for this service")
+    if order.dripfeed_by_panel:
+        raise OrderInvalid("Refill is not available for a drip-feed run by the panel: ask our support.")
     if order.status not in (Order.Status.COMPLETED, Order.Status.PARTIAL):
         raise OrderInvalid("The order is not completed")
+    ends = order_refill_guarantee_end(order=order)
+    if ends is not None and timezone.now() > ends:
+        raise OrderInvalid(
+            f"The refill guarantee of {order.service.refill_days} days ended on {timezone.localtime(ends):%Y-%m-%d}."
+        )
     with transaction.atomic():
         # The lock makes "one open refill per order" and the cooldown hold under concurrent requests.
         Order.objects.select_for_update().filter(pk=order.pk).first()

@@ -235,13 +235,15 @@ def orders_next_to_place(*, provider_id: int, max_inflight: int, limit: int = 10
 
 
 def order_add_fields(*, order: Order) -> dict:
-    """The `add` parameters for an order, by its service's type."""
+    """The `add` parameters for an order: exactly the fields its service's type declares at this provider."""
     kind = order_type_for(order.service.type)
-    fields: dict = {"service": order.upstream_service.service_id, **order.params}
-    if "link" in kind.needs:
+    names = kind.names(order.provider.dialect)
+    fields: dict = {"service": order.upstream_service.service_id}
+    if "link" in names:
         fields["link"] = order.link
-    if "quantity" in kind.needs:
+    if "quantity" in names:
         fields["quantity"] = order.quantity
+    fields |= {name: value for name, value in order.params.items() if name in names}
     if order.runs:
         fields["runs"] = order.runs
         fields["interval"] = order.interval

@@ -9,10 +9,10 @@ import random
 from dataclasses import dataclass
 from decimal import Decimal
 
-# The union of the seeds' lists of allowed subscription delays, in minutes.
-SUBSCRIPTION_DELAYS = frozenset(
-    (0, 5, 10, 15, 20, 30, 40, 50, 60, 90, 120, 150, 180, 210, 240, 270, 300, 360, 420, 480, 540, 600)
-)
+# The seeds' lists of allowed subscription delays, in minutes: seeds 000 and 001 (the standard
+# dialect; seed 004 adds 20, 40 and 50), and seed 002, which stops at 90.
+SUBSCRIPTION_DELAYS = frozenset((0, 5, 10, 15, 30, 60, 90, 120, 150, 180, 210, 240, 270, 300, 360, 420, 480, 540, 600))
+SUBSCRIPTION_DELAYS_002 = frozenset((0, 5, 10, 15, 30, 60, 90))
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,7 @@ class ServiceType:
     quantity: str = "param"
     needs_link: bool = True
     required: tuple[str, ...] = ()
+    one_of: tuple[str, ...] = ()  # at least one of these (seed 003's Special types)
 
 
 SERVICE_TYPES: dict[str, ServiceType] = {
@@ -46,6 +47,8 @@ SERVICE_TYPES: dict[str, ServiceType] = {
         ServiceType("Mentions Media Likers", required=("media",)),
         ServiceType("Comment Replies", quantity="comments", required=("username",)),
         ServiceType("Invites from Groups", required=("groups",)),
+        ServiceType("Special (1DG)", one_of=("list", "suggest", "search")),
+        ServiceType("Special 1 (1DG)", one_of=("list", "suggest", "search")),
     )
 }
 
@@ -100,6 +103,8 @@ _TYPE_KINDS = {
     "Mentions Media Likers": "Mentions",
     "Comment Replies": "Comment Replies",
     "Invites from Groups": "Group Invites",
+    "Special (1DG)": "Suggested Views",
+    "Special 1 (1DG)": "Search Views",
 }
 _QUALITIES = (
     "Real",

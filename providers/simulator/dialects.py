@@ -11,7 +11,7 @@
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
-from providers.simulator.catalog import Product, Service
+from providers.simulator.catalog import SUBSCRIPTION_DELAYS, SUBSCRIPTION_DELAYS_002, Product, Service
 
 DIALECTS = ("standard", "002", "003")
 
@@ -36,6 +36,7 @@ class Dialect:
     refill_not_found = "Refill not found"
     processing_stage = False  # whether the first in-progress stage reads "Processing"
     has_products = False
+    subscription_delays = SUBSCRIPTION_DELAYS
 
     def word(self, status: str) -> str:
         return status
@@ -87,6 +88,7 @@ class Dialect:
 class WrappedDialect(Dialect):
     name = "002"
     processing_stage = True
+    subscription_delays = SUBSCRIPTION_DELAYS_002
 
     def word(self, status: str) -> str:
         return status.lower()

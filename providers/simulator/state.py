@@ -22,7 +22,6 @@ from typing import Any, TypeVar
 
 from providers.protocol import PROTOCOL_BATCH
 from providers.simulator.catalog import (
-    SUBSCRIPTION_DELAYS,
     Product,
     Service,
     products_generate,
@@ -381,6 +380,13 @@ class SimulatedProvider:
             order = self._product_orders.get(order_id)
             return self._product_order_view(order, now) if order else None
 
+    def restock(self, product_id: int, inventory: int | None) -> None:
+        """Set a product's stock (None: not counted), as the provider's operator would."""
+        with self._lock:
+            if product_id not in self._inventory:
+                raise ValueError(f"no product {product_id}")
+            self._inventory[product_id] = inventory
+
     def withdraw_service(self, service_id: int) -> None:
         """Stop listing a service and refuse new orders for it ("Incorrect service ID"), as a provider
         that disabled or removed it does; orders already taken run on."""
@@ -617,6 +623,8 @@ class SimulatedProvider:
             raise _Refusal("Bad link")
         if any(not fields.get(name, "").strip() for name in kind.required):
             raise _Refusal("Incorrect request")
+        if kind.one_of and not any(fields.get(name, "").strip() for name in kind.one_of):
+            raise _Refusal("Incorrect request")
         if kind.quantity == "subscription":
             quantity = self._subscription_quantity(fields, service)
         else:
@@ -666,7 +674,7 @@ class SimulatedProvider:
         self._check_bounds(high, service.min, service.max)
         if low > high:
             raise _Refusal("Incorrect request")
-        if delay not in SUBSCRIPTION_DELAYS:
+        if delay not in self._dialect.subscription_delays:
             raise _Refusal("Incorrect delay")
         for name in ("posts", "old_posts"):
             if fields.get(name, "").strip() and _integer(fields[name]) < 0:

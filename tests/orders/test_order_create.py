@@ -60,7 +60,6 @@ def test_short_funds_write_neither_order_nor_ledger_row():
         ({"link": "https://x.test/1", "quantity": 49}, "Quantity less than minimal 50"),
         ({"link": "https://x.test/1", "quantity": 10001}, "Quantity more than maximum 10000"),
         ({"link": "has space", "quantity": 100}, "link must be a single URL"),
-        ({"link": "https://x.test/1", "quantity": 100, "runs": 2, "interval": 5}, "drip-feed"),
     ],
 )
 def test_each_refusal_names_the_field(data, message):
@@ -69,6 +68,14 @@ def test_each_refusal_names_the_field(data, message):
     with pytest.raises(OrderInvalid, match=message):
         order_create(user=user, service_id=service.pk, data=data)
     assert Order.objects.count() == 0
+
+
+def test_runs_are_refused_for_a_type_without_drip_feed():
+    user = UserFactory(balance="10")
+    service = ServiceFactory(provider_service__type="Poll")
+    data = {"link": "https://x.test/1", "quantity": 100, "answer_number": 1, "runs": 2, "interval": 5}
+    with pytest.raises(OrderInvalid, match=r"runs and interval \(drip-feed\) are not available for this service"):
+        order_create(user=user, service_id=service.pk, data=data)
 
 
 def test_unknown_or_disabled_services_are_incorrect_service_ids():
@@ -97,11 +104,13 @@ def test_custom_comments_count_one_unit_per_line():
     assert (order.quantity, order.params, order.charge) == (3, {"comments": "nice\ngreat\nwow"}, Decimal("0.024"))
 
 
-def test_a_package_costs_its_rate():
+def test_a_package_is_bought_whole_with_a_link_and_costs_its_rate_per_1000_times_its_size():
     user = UserFactory(balance="10")
-    service = ServiceFactory(provider_service__type="Package", min=1, max=1, rate=Decimal("3.5"))
-    order = order_create(user=user, service_id=service.pk, data={"link": "https://x.test/1"})
-    assert (order.quantity, order.charge) == (1, Decimal("3.5"))
+    service = ServiceFactory(provider_service__type="Package", min=1000, max=1000, rate=Decimal("3.5"))
+    order = order_create(user=user, service_id=service.pk, data={"link": "https://x.test/1", "quantity": "5"})
+    assert (order.quantity, order.charge, order.params) == (1000, Decimal("3.5"), {})
+    small = ServiceFactory(provider_service__type="Package", min=250, max=250, rate=Decimal("2"))
+    assert order_create(user=user, service_id=small.pk, data={"link": "https://x.test/2"}).charge == Decimal("0.5")
 
 
 def test_a_subscription_is_charged_for_max_on_each_post_and_checks_delay_and_expiry():

@@ -50,8 +50,11 @@ def test_services_lists_what_is_on_sale_with_the_seed_types(client, customer):
             "max": "10000",
             "refill": True,
             "cancel": True,
-            "dripfeed": False,
+            "dripfeed": True,  # a Default service takes runs: the panel runs the drip-feed its provider lacks
             "desc": "",
+            # Extra keys after the seeds' own: the refill guarantee and our average completion time.
+            "refill_days": None,
+            "average_time": "Not enough data",
         }
     ]
 
@@ -161,7 +164,7 @@ def test_cancel_many(client, customer):
     running = OrderFactory(user=customer, status=Order.Status.IN_PROGRESS, upstream_order_id="5")
     assert api(client, customer.key, action="cancel", orders=f"99999,{running.pk}") == [
         {"order": 99999, "cancel": {"error": "Incorrect order ID"}},
-        {"order": running.pk, "cancel": running.pk},
+        {"order": running.pk, "cancel": 1},
     ]
     running.refresh_from_db()
     assert running.cancel_requested_at is not None
@@ -172,7 +175,7 @@ def test_cancel_before_placement_refunds_at_once(client, customer):
     order_id = api(client, customer.key, action="add", service=service.pk, link="https://x.test/1", quantity=100)[
         "order"
     ]
-    assert api(client, customer.key, action="cancel", orders=str(order_id)) == [{"order": order_id, "cancel": order_id}]
+    assert api(client, customer.key, action="cancel", orders=str(order_id)) == [{"order": order_id, "cancel": 1}]
     customer.refresh_from_db()
     assert customer.balance == Decimal("100.84292")
     assert LedgerEntry.objects.filter(kind="refund", reference=f"order:{order_id}").count() == 1
@@ -213,3 +216,13 @@ def test_get_tells_the_client_to_post(client):
         200,
         {"error": "Incorrect request: use POST with key and action in the body"},
     )
+
+
+def test_status_charge_is_what_the_customer_finally_paid(client, customer):
+    cancelled = OrderFactory(user=customer, charge=Decimal("1.35"), refunded=Decimal("1.35"), status="canceled")
+    partial = OrderFactory(
+        user=customer, quantity=1000, charge=Decimal("1.2"), refunded=Decimal("0.3"), remains=250, status="partial"
+    )
+    answer = api(client, customer.key, action="status", orders=f"{cancelled.pk},{partial.pk}")
+    assert (answer[str(cancelled.pk)]["charge"], answer[str(partial.pk)]["charge"]) == ("0.00", "0.90")
+    assert api(client, customer.key, action="status", order=partial.pk)["charge"] == "0.90"

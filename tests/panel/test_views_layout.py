@@ -31,6 +31,7 @@ def test_the_sidebar_links_every_page_this_install_has_in_order(customer_client)
             "subscriptions",
             "refills",
             "services",
+            "products",
             "add-funds",
             "transactions",
         )

@@ -27,13 +27,13 @@ def test_the_form_shows_the_fields_the_chosen_service_needs(customer_client):
     default = ServiceFactory()
     comments = ServiceFactory(provider_service__type="Custom Comments", category=CategoryFactory(name="Comments"))
     html = customer_client.get(reverse("new_order"), {"service": default.pk}).content.decode()
-    assert field_shown(html, "link") and field_shown(html, "quantity")
-    assert not field_shown(html, "comments") and not field_shown(html, "dripfeed")
+    assert field_shown(html, "link") and field_shown(html, "quantity") and field_shown(html, "dripfeed")
+    assert not field_shown(html, "comments")
     assert f'<option value="{default.pk}" selected>' in html
 
     html = customer_client.get(reverse("new_order"), {"service": comments.pk}).content.decode()
     assert field_shown(html, "link") and field_shown(html, "comments")
-    assert not field_shown(html, "quantity")
+    assert not field_shown(html, "quantity") and not field_shown(html, "dripfeed")
     assert f'<option value="{comments.category_id}" selected>' in html
 
 
@@ -174,3 +174,36 @@ def test_a_subscription_limit_is_reported_beside_max(customer_client):
 def test_the_page_says_so_when_nothing_is_on_sale(customer_client):
     html = customer_client.get(reverse("new_order")).content.decode()
     assert 'id="no-services"' in html and 'id="new-order-form"' not in html
+
+
+def test_a_huge_number_of_posts_is_refused_beside_posts_on_the_website_and_in_the_api(customer_client, customer):
+    from panel.services import api_key_rotate
+
+    service = ServiceFactory(provider_service__type="Subscriptions", min=10, max=100)
+    data = {
+        "service": service.pk,
+        "username": "someone",
+        "min": "10",
+        "max": "50",
+        "posts": "999999999999",
+        "delay": "0",
+    }
+    html = customer_client.post(reverse("new_order"), data).content.decode()
+    assert error_beside(html, "posts") == "Posts must be between 1 and 100000."
+    key = api_key_rotate(user=customer)
+    answer = customer_client.post("/api/v2", {"key": key, "action": "add", **data}).json()
+    assert answer == {"error": "posts must be between 1 and 100000."}
+    assert Order.objects.count() == 0
+
+
+def test_the_form_is_made_from_the_field_declaration(customer_client):
+    service = ServiceFactory(provider_service__type="Subscriptions", min=10, max=100)
+    html = customer_client.get(reverse("new_order"), {"service": service.pk}).content.decode()
+    assert 'name="posts" min="1" max="100000"' in html
+    assert '<option value="600">600 minutes</option>' in html  # the script keeps the service dialect's values
+    [data] = customer_client.get(reverse("new_order"), {"service": service.pk}).context["services_data"]
+    assert data["choices"] == {
+        "delay": [0, 5, 10, 15, 30, 60, 90, 120, 150, 180, 210, 240, 270, 300, 360, 420, 480, 540, 600]
+    }
+    assert data["fields"] == ["username", "min", "max", "posts", "old_posts", "delay", "expiry"]
+    assert data["required"] == ["username", "min", "max", "delay"]

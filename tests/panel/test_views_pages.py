@@ -20,6 +20,7 @@ LOGGED_IN_PAGES = [
     "account",
     "api_docs",
     "updates",
+    "products",
 ]
 
 
@@ -128,3 +129,15 @@ def test_the_api_page_documents_every_action_at_our_url(customer_client):
     for parameter in ("comments", "usernames", "answer_number", "groups", "runs (optional)", "expiry (optional)"):
         assert f"<code>{parameter}</code>" in html
     assert "import requests" in html and "curl_init" in html
+
+
+def test_the_api_page_has_a_table_for_every_order_type_from_the_declaration(customer_client):
+    from orders.order_types import ORDER_TYPES, PRODUCT
+
+    html = customer_client.get(reverse("api_docs")).content.decode()
+    for kind in ORDER_TYPES.values():
+        if kind is not PRODUCT:
+            assert kind.name in html, kind.name
+    for action in ("products", "add_product_order", "product_order_status"):
+        assert f"<td><code>action</code></td><td>{action}</td>" in html
+    assert "<code>posts (optional)</code>" in html and "drip-feed run by the panel" in html

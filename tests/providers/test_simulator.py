@@ -167,6 +167,8 @@ def form_for(service: Service) -> dict[str, str]:
         form |= {"min": str(service.min), "max": str(service.min), "delay": "30"}
     for name in kind.required:
         form.setdefault(name, "someone")
+    if kind.one_of:
+        form[kind.one_of[0]] = "someone"
     return form
 
 

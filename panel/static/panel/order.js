@@ -1,7 +1,8 @@
 // The new-order page: filter services by category or search, show the chosen service's
 // fields and details, and price the order as the customer types. The server decides: this
-// only mirrors order_create's rule (rate × quantity / 1000 × runs, or rate × quantity for a
-// product sold per unit; a package costs its rate).
+// only mirrors orders.pricing.order_price (rate × units / 1000 × runs, or rate × quantity for a
+// product sold per unit; a package's units are its size; a subscription's max × posts, or max ×
+// the hold's posts when unlimited).
 // Upstream text (names, descriptions) goes in through textContent / Option(), never as HTML.
 (function () {
   "use strict";
@@ -108,6 +109,25 @@
     if (formErrors) formErrors.hidden = true;
   }
 
+  const choiceOptions = new Map();
+  for (const select of form.querySelectorAll("select[data-choice]")) {
+    choiceOptions.set(select.name, Array.from(select.options).map((o) => [o.value, o.text]));
+  }
+
+  function showChoices(service) {
+    // A choice's values depend on the service's provider: keep only those it accepts.
+    for (const [name, options] of choiceOptions) {
+      const select = form.elements[name];
+      const allowed = service && service.choices[name] ? new Set(service.choices[name].map(String)) : null;
+      const chosen = select.value;
+      select.replaceChildren();
+      for (const [value, label] of options) {
+        if (value === "" || !allowed || allowed.has(value)) select.add(new Option(label, value));
+      }
+      select.value = allowed && !allowed.has(chosen) ? "" : chosen;
+    }
+  }
+
   function showService(service) {
     const fields = new Set(service ? service.fields : []);
     const required = new Set(service ? service.required : []);
@@ -119,6 +139,7 @@
       const mark = row.querySelector("[data-required-mark]");
       if (mark) mark.hidden = !required.has(name);
     }
+    showChoices(service);
     submit.disabled = !service;
     document.getElementById("service-info").hidden = !service;
     if (!service) return;
@@ -133,9 +154,14 @@
     text("require-hint", service.require || "");
     text("service-min", String(service.min));
     text("service-max", String(service.max));
-    text("service-refill", service.refill ? "Yes" : "No");
+    text("service-refill", service.refill_words);
+    text("service-average-time", service.average_time);
     text("service-cancel", service.cancel ? "Yes" : "No");
     text("quantity-limits", `Min ${service.min} – Max ${service.max}`);
+    text("package-price", service.package_price ? `${service.min} for ${service.package_price} ${currency}` : "");
+    document.getElementById("package-price").hidden = !service.package_price;
+    document.getElementById("package-label").hidden = !service.package_price;
+    text("posts-hold", service.price_by === "subscription" ? `Empty: unlimited, charged as ${service.hold_posts} posts up front.` : "");
     const description = document.getElementById("service-description");
     description.textContent = service.description;
     description.hidden = !service.description;
@@ -171,9 +197,10 @@
     if (service) {
       const rate = parseFloat(service.rate);
       if (service.price_by === "package") {
-        total = rate;
+        total = parseFloat(service.package_price);
       } else if (service.price_by === "subscription") {
-        units = wholeNumber("max") * wholeNumber("posts");
+        const posts = form.elements.posts && form.elements.posts.value.trim() ? wholeNumber("posts") : service.hold_posts;
+        units = wholeNumber("max") * (posts + wholeNumber("old_posts"));
         total = units ? (rate * units) / service.per : null;
       } else if (service.price_by.startsWith("lines:")) {
         units = lineCount(service.price_by.slice("lines:".length));
