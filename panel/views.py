@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
@@ -47,6 +47,7 @@ from panel.forms import (
     ProductOrderForm,
     SignupForm,
     TwoFactorCodeForm,
+    mass_order_error_words,
     mass_order_line_parse,
     service_for_js,
     service_order_fields,
@@ -81,18 +82,28 @@ S = Order.Status
 # The tabs of the orders page, in the words customers (and /api/v2) use: the panel's own
 # steps before an order reaches the provider all read "Pending".
 STATUS_TABS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "pending": ("Pending", (S.AWAITING, S.PLACING, S.NEEDS_REVIEW, S.PENDING)),
-    "in_progress": ("In progress", (S.IN_PROGRESS,)),
-    "processing": ("Processing", (S.PROCESSING,)),
-    "completed": ("Completed", (S.COMPLETED,)),
-    "partial": ("Partial", (S.PARTIAL,)),
-    "canceled": ("Canceled", (S.CANCELED,)),
+    "pending": (gettext_lazy("Pending"), (S.AWAITING, S.PLACING, S.NEEDS_REVIEW, S.PENDING)),
+    "in_progress": (gettext_lazy("In progress"), (S.IN_PROGRESS,)),
+    "processing": (gettext_lazy("Processing"), (S.PROCESSING,)),
+    "completed": (gettext_lazy("Completed"), (S.COMPLETED,)),
+    "partial": (gettext_lazy("Partial"), (S.PARTIAL,)),
+    "canceled": (gettext_lazy("Canceled"), (S.CANCELED,)),
 }
 TAB_OF_STATUS = {status: tab for tab, (_, statuses) in STATUS_TABS.items() for status in statuses}
+# The protocol's status words (panel.api), as the website shows them in the customer's language.
+STATUS_WORDS = {
+    "Pending": gettext_lazy("Pending"),
+    "In progress": gettext_lazy("In progress"),
+    "Processing": gettext_lazy("Processing"),
+    "Completed": gettext_lazy("Completed"),
+    "Partial": gettext_lazy("Partial"),
+    "Canceled": gettext_lazy("Canceled"),
+    "Rejected": gettext_lazy("Rejected"),
+}
 # The orders page's kinds (each its own address and sidebar entry, with the status tabs within).
 ORDER_KINDS: dict[str, tuple[str, Q]] = {
-    "dripfeed": ("Drip-feed", Q(runs__isnull=False)),
-    "subscriptions": ("Subscriptions", Q(service__type__iexact="subscriptions")),
+    "dripfeed": (gettext_lazy("Drip-feed"), Q(runs__isnull=False)),
+    "subscriptions": (gettext_lazy("Subscriptions"), Q(service__type__iexact="subscriptions")),
 }
 
 
@@ -108,10 +119,10 @@ def _refill_waits(orders: list[Order]) -> dict[int, str]:
     last = {r.order_id: r for r in Refill.objects.filter(order__in=orders).order_by("created_at", "id")}
     for order_id, refill in last.items():
         if refill.status in Refill.OPEN:
-            waits[order_id] = "Refill in progress"
+            waits[order_id] = gettext("Refill in progress")
         elif refill.created_at > now - REFILL_COOLDOWN:
             again = timezone.localtime(refill.created_at + REFILL_COOLDOWN)
-            waits[order_id] = f"Refill again after {again:%Y-%m-%d %H:%M}"
+            waits[order_id] = gettext("Refill again after %(time)s") % {"time": f"{again:%Y-%m-%d %H:%M}"}
     return waits
 
 
@@ -124,7 +135,7 @@ def _order_rows(orders) -> list[Order]:
         # What the customer paid in the end: the charge net of refunds (the refund shown beside it).
         order.charge_shown = money_str(order.net_charge)
         order.refunded_shown = money_str(order.refunded) if order.refunded else ""
-        order.status_label = PROTOCOL_STATUS[order.status]
+        order.status_label = STATUS_WORDS[PROTOCOL_STATUS[order.status]]
         order.status_tab = TAB_OF_STATUS[order.status]
         order.refill_wait = waits.get(order.pk, "")
         # order_can_refill adds the refill guarantee and the panel's own drip-feeds to the button's rules.
@@ -145,13 +156,34 @@ def _priced(services) -> list:
     rows = list(services)
     for service in rows:
         service.price_shown = money_str(service.price)
-        service.price_unit = "per 1000" if service_rate_unit(service) == RATE_UNIT else "each"
+        service.per_unit = service_rate_unit(service) != RATE_UNIT
+        service.price_unit = gettext("each") if service.per_unit else gettext("per 1000")
         service.average_shown = duration_words(service.average_completion)
         service.refill_shown = refill_words(service)
         service.package_price_shown = (
             money_str(service_package_price(service=service)) if order_type_for(service.type).is_package else ""
         )
     return rows
+
+
+# The new-order page script's words (panel/static/panel/order.js), the same messages as the template's.
+ORDER_PAGE_WORDS = {
+    "per1000": gettext_lazy("per 1000"),
+    "each": gettext_lazy("each"),
+    "noMatch": gettext_lazy("No service matches"),
+    "noFavourites": gettext_lazy("No favourites yet: star a service"),
+    "yes": gettext_lazy("Yes"),
+    "no": gettext_lazy("No"),
+    "limits": gettext_lazy("Min %(min)s – Max %(max)s"),
+    "package": gettext_lazy("%(size)s for %(price)s %(PANEL_CURRENCY)s"),
+    "postsHold": gettext_lazy("Empty: unlimited, charged as %(hold_posts)s posts up front."),
+    "favourites": gettext_lazy("★ Favourites (%(count)s)"),
+}
+
+
+def _order_received(order: Order) -> str:
+    words = {"order": order.pk, "amount": money_str(order.charge), "currency": settings.PANEL_CURRENCY}
+    return gettext("Order %(order)s received: %(amount)s %(currency)s charged.") % words
 
 
 def _search_query(request: HttpRequest) -> str:
@@ -302,10 +334,7 @@ def new_order(request: HttpRequest) -> HttpResponse:
         except PanelError as error:
             form.add_order_error(error)
         else:
-            messages.success(
-                request,
-                f"Order {order.pk} received: {money_str(order.charge)} {settings.PANEL_CURRENCY} charged.",
-            )
+            messages.success(request, _order_received(order))
             return redirect("orders")
 
     chosen_id = _id_param(request.POST.get("service") or request.GET.get("service"))
@@ -331,7 +360,9 @@ def new_order(request: HttpRequest) -> HttpResponse:
         "form": form,
         "balance": money_str(request.user.balance),
         "selected_rate": money_str(selected.price) if selected else "",
-        "selected_unit": ("per 1000" if service_rate_unit(selected) == RATE_UNIT else "each") if selected else "",
+        "selected_unit": (gettext("per 1000") if service_rate_unit(selected) == RATE_UNIT else gettext("each"))
+        if selected
+        else "",
         "selected_price_by": service_price_by(selected) if selected else "",
         "selected_refill": refill_words(selected) if selected else "",
         "selected_average": duration_words(selected.average_completion) if selected else "",
@@ -343,6 +374,7 @@ def new_order(request: HttpRequest) -> HttpResponse:
         "selected_takes_dripfeed": bool(selected and service_takes_dripfeed(selected)),
         "order_fields": order_fields,
         "services_data": [{**service_for_js(s), "favourite": s.pk in favourites} for s in catalog],
+        "order_words": ORDER_PAGE_WORDS,
         "favourites": [service for service in catalog if service.pk in favourites],
     }
     return render(request, "panel/new_order.html", context)
@@ -364,12 +396,15 @@ def mass_order(request: HttpRequest) -> HttpResponse:
             except ValueError as error:
                 results.append({"line": number, "text": line, "order": None, "error": str(error)})
             except PanelError as error:
-                results.append({"line": number, "text": line, "order": None, "error": error.message})
+                results.append({"line": number, "text": line, "order": None, "error": mass_order_error_words(error)})
             else:
                 results.append({"line": number, "text": line, "order": order.pk, "charge": money_str(order.charge)})
         placed = sum(1 for result in results if result["order"])
         level = messages.SUCCESS if placed == len(results) else messages.WARNING
-        messages.add_message(request, level, f"{placed} of {len(results)} orders placed.")
+        words = ngettext(
+            "%(placed)s of %(count)s order placed.", "%(placed)s of %(count)s orders placed.", len(results)
+        )
+        messages.add_message(request, level, words % {"placed": placed, "count": len(results)})
         # Shown after a redirect, so that reloading the page never places the orders twice.
         request.session[MASS_RESULTS_SESSION_KEY] = results
         return redirect("mass_order")
@@ -391,7 +426,7 @@ def orders(request: HttpRequest, kind: str = "") -> HttpResponse:
         tab = ""
     query = _search_query(request)
     counts = dict(mine.order_by().values_list("status").annotate(n=Count("id")))
-    tabs = [{"key": "", "label": "All", "count": sum(counts.values())}] + [
+    tabs = [{"key": "", "label": gettext("All"), "count": sum(counts.values())}] + [
         {"key": key, "label": label, "count": sum(counts.get(s, 0) for s in statuses)}
         for key, (label, statuses) in STATUS_TABS.items()
     ]
@@ -429,9 +464,12 @@ def order_refill(request: HttpRequest, order_id: int) -> HttpResponse:
     try:
         refill = refill_request(user=request.user, order_id=order_id)
     except PanelError as error:
-        messages.error(request, f"Order {order_id}: {error.message}")
+        messages.error(request, gettext("Order %(order)s: %(error)s") % {"order": order_id, "error": error.message})
     else:
-        messages.success(request, f"Refill {refill.pk} requested for order {order_id}.")
+        messages.success(
+            request,
+            gettext("Refill %(refill)s requested for order %(order)s.") % {"refill": refill.pk, "order": order_id},
+        )
     return _back(request, "orders")
 
 
@@ -442,18 +480,22 @@ def order_cancel(request: HttpRequest, order_id: int) -> HttpResponse:
     try:
         order = customer_order_cancel(user=request.user, order_id=order_id)
     except PanelError as error:
-        messages.error(request, f"Order {order_id}: {error.message}")
+        messages.error(request, gettext("Order %(order)s: %(error)s") % {"order": order_id, "error": error.message})
     else:
+        words = {"order": order_id, "amount": money_str(order.refunded)}
         if order.status == S.CANCELED:
-            messages.success(request, f"Order {order_id} cancelled and {money_str(order.refunded)} refunded.")
+            messages.success(request, gettext("Order %(order)s cancelled and %(amount)s refunded.") % words)
         elif order.dripfeed_by_panel:
             messages.success(
                 request,
-                f"Order {order_id}: the runs not yet placed are stopped and {money_str(order.refunded)} refunded; "
-                "the runs under way are cancelled at the provider where it allows.",
+                gettext(
+                    "Order %(order)s: the runs not yet placed are stopped and %(amount)s refunded; "
+                    "the runs under way are cancelled at the provider where it allows."
+                )
+                % words,
             )
         else:
-            messages.success(request, f"Cancellation of order {order_id} requested from the provider.")
+            messages.success(request, gettext("Cancellation of order %(order)s requested from the provider.") % words)
     return _back(request, "orders")
 
 
@@ -463,7 +505,7 @@ def refills(request: HttpRequest) -> HttpResponse:
     page = Paginator(mine, REFILLS_PER_PAGE).get_page(request.GET.get("page"))
     rows = list(page.object_list)
     for refill in rows:
-        refill.status_label = REFILL_STATUS[refill.status]
+        refill.status_label = STATUS_WORDS[REFILL_STATUS[refill.status]]
     return render(request, "panel/refills.html", {"page": page, "refill_rows": rows})
 
 
@@ -510,9 +552,7 @@ def product_order(request: HttpRequest, product_id: int) -> HttpResponse:
         except PanelError as error:
             form.add_order_error(error)
         else:
-            messages.success(
-                request, f"Order {order.pk} received: {money_str(order.charge)} {settings.PANEL_CURRENCY} charged."
-            )
+            messages.success(request, _order_received(order))
             return redirect("orders")
     context = {"form": form, "product": _priced([product])[0], "balance": money_str(request.user.balance)}
     return render(request, "panel/product_order.html", context)
@@ -530,7 +570,9 @@ def service_favourite(request: HttpRequest, service_id: int) -> HttpResponse:
     except PanelError as error:
         if wants_json:
             return JsonResponse({"error": error.message}, status=404)
-        messages.error(request, f"Service {service_id}: {error.message}")
+        messages.error(
+            request, gettext("Service %(service)s: %(error)s") % {"service": service_id, "error": error.message}
+        )
         return _back(request, "services")
     if wants_json:
         return JsonResponse({"service": service_id, "favourite": favourite})

@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from billing.errors import InsufficientFunds
 from billing.services import balance_debit
@@ -23,7 +24,7 @@ ACTIVE_LINK_MESSAGE = "You have active order with this link. Please wait until o
 
 
 class AccountSuspended(PanelError):
-    default_message = "Your account has been suspended."
+    default_message = gettext_lazy("Your account has been suspended.")
 
 
 def order_create(*, user, service_id: object, data: dict, kind: str | None = None) -> Order:
@@ -196,26 +197,27 @@ def refill_request(*, user, order_id: object) -> Refill:
     """A customer asks for a refill of a completed order; it is sent upstream by the next cycle."""
     order = _customer_order(user=user, order_id=order_id)
     if order.parent_id is not None:
-        raise OrderInvalid("Incorrect order ID")
+        raise OrderInvalid(gettext("Incorrect order ID"))
     if not order.service.refill:
-        raise OrderInvalid("Refill is disabled for this service")
+        raise OrderInvalid(gettext("Refill is disabled for this service"))
     if order.dripfeed_by_panel:
-        raise OrderInvalid("Refill is not available for a drip-feed run by the panel: ask our support.")
+        raise OrderInvalid(gettext("Refill is not available for a drip-feed run by the panel: ask our support."))
     if order.status not in (Order.Status.COMPLETED, Order.Status.PARTIAL):
-        raise OrderInvalid("The order is not completed")
+        raise OrderInvalid(gettext("The order is not completed"))
     ends = order_refill_guarantee_end(order=order)
     if ends is not None and timezone.now() > ends:
         raise OrderInvalid(
-            f"The refill guarantee of {order.service.refill_days} days ended on {timezone.localtime(ends):%Y-%m-%d}."
+            gettext("The refill guarantee of %(days)s days ended on %(date)s.")
+            % {"days": order.service.refill_days, "date": f"{timezone.localtime(ends):%Y-%m-%d}"}
         )
     with transaction.atomic():
         # The lock makes "one open refill per order" and the cooldown hold under concurrent requests.
         Order.objects.select_for_update().filter(pk=order.pk).first()
         last = order.refills.order_by("-created_at").first()
         if last is not None and last.status in Refill.OPEN:
-            raise OrderInvalid("A refill of this order is already in progress.")
+            raise OrderInvalid(gettext("A refill of this order is already in progress."))
         if last is not None and last.created_at > timezone.now() - REFILL_COOLDOWN:
-            raise OrderInvalid("A refill of this order was requested less than 24 hours ago.")
+            raise OrderInvalid(gettext("A refill of this order was requested less than 24 hours ago."))
         return Refill.objects.create(order=order, user=user)
 
 
@@ -247,15 +249,15 @@ def order_cancel_request(*, user, order_id: object) -> Order:
         except StatusChanged:
             pass  # a worker claimed it first: the cancel goes upstream
     if not order.service.cancel:
-        raise OrderInvalid("Cancel is disabled for this service")
+        raise OrderInvalid(gettext("Cancel is disabled for this service"))
     requested = Order.objects.filter(
         pk=order.pk, status__in=CANCEL_REQUESTABLE, cancel_requested_at__isnull=True
     ).update(cancel_requested_at=timezone.now())
     order.refresh_from_db()
     if not requested:
         if order.cancel_requested_at is not None and order.status in ACTIVE:
-            raise OrderInvalid("Cancellation of this order was already requested.")
-        raise OrderInvalid("The order cannot be cancelled now.")
+            raise OrderInvalid(gettext("Cancellation of this order was already requested."))
+        raise OrderInvalid(gettext("The order cannot be cancelled now."))
     return order
 
 
@@ -263,10 +265,10 @@ def _customer_order(*, user, order_id: object) -> Order:
     try:
         pk = int(str(order_id).strip())
     except ValueError:
-        raise OrderInvalid("Incorrect order ID") from None
+        raise OrderInvalid(gettext("Incorrect order ID")) from None
     order = Order.objects.select_related("service").filter(pk=pk, user=user).first()
     if order is None:
-        raise OrderInvalid("Incorrect order ID")
+        raise OrderInvalid(gettext("Incorrect order ID"))
     return order
 
 

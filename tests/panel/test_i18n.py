@@ -265,3 +265,32 @@ def test_notification_e_mails_are_written_in_the_accounts_language(mailoutbox, l
     words = {"id": order.pk, "service": order.service.name}
     (message,) = [m for m in mailoutbox if m.subject == subject.format(**words)]
     assert sentence.format(**words) in message.body
+
+
+def test_the_website_words_a_refusal_in_the_accounts_language_where_the_api_keeps_the_protocols(client):
+    russian = UserFactory(balance="5", language="ru")
+    key = api_key_rotate(user=russian)
+    service = ServiceFactory(rate=Decimal("1"), min=50, max=10000, refill=True)
+    client.force_login(russian)
+    order = {"service": service.pk, "link": "https://x.test/1", "quantity": "10"}
+    html = client.post(reverse("new_order"), order).content.decode()
+    assert re.search(r'id="error-quantity"[^>]*>\s*Минимум для этой услуги — 50\.\s*<', html)
+    assert client.post("/api/v2", {"key": key, "action": "add", **order}).json() == {
+        "error": "Quantity less than minimal 50"
+    }
+    placed = client.post(reverse("new_order"), {**order, "quantity": "100"}, follow=True)
+    assert "Заказ" in placed.content.decode() and "принят: списано 0.10 USD." in placed.content.decode()
+    pending = Order.objects.get()
+    refused = client.post(reverse("order_refill", args=[pending.pk]), follow=True).content.decode()
+    assert f"Заказ {pending.pk}: Заказ ещё не выполнен" in refused
+    assert client.post("/api/v2", {"key": key, "action": "refill", "order": pending.pk}).json() == {
+        "error": "The order is not completed"
+    }
+
+
+def test_the_order_pages_script_gets_its_words_in_the_accounts_language(client):
+    client.force_login(UserFactory(language="es"))
+    ServiceFactory()
+    html = client.get(reverse("new_order")).content.decode()
+    words = json.loads(re.search(r'<script id="order-words" type="application/json">(.*?)</script>', html).group(1))
+    assert words["per1000"] == "por 1000" and words["limits"] == "Mín. %(min)s – máx. %(max)s"
