@@ -16,6 +16,7 @@ __all__ = [
     "MoneyField",
     "money_arg",
     "money_display",
+    "money_display_approx",
     "money_form_field",
     "money_parse",
     "money_round",
@@ -120,6 +121,18 @@ def money_display(amount: Decimal, *, exact: bool = False) -> str:
             return f"{cut + 0:,.{places}f}"  # + 0 turns -0.00 into 0.00
     decimals = max(places, -kept.normalize().as_tuple().exponent)
     return f"{kept:,.{decimals}f}"
+
+
+APPROX = "≈"
+
+
+def money_display_approx(amount: Decimal, *, rate: Decimal, code: str) -> str:
+    """An amount converted at `rate` into another currency, for reading only: "≈ 9.20 EUR".
+
+    The same rule as a balance (`money_display`, not exact): converted figures are approximate by
+    nature, so they are always marked so, and never kept or charged anywhere.
+    """
+    return f"{APPROX} {money_display(Decimal(amount) * Decimal(rate))} {code}"
 
 
 def money_arg(option: str, text: str, *, negative: bool = False, zero: bool = True) -> Decimal:

@@ -14,6 +14,7 @@ from django.utils.html import format_html
 
 from core.errors import PanelError
 from core.staff import admin_permission_view
+from orders.customer_prices import CustomerDiscount, CustomerRate
 from orders.models import Alert, Category, Order, OrderEvent, Refill, Service, ServiceAlternative, ServiceChange
 from orders.services.catalog import (
     catalog_reprice,
@@ -22,6 +23,7 @@ from orders.services.catalog import (
     services_sync,
     sync_progress,
 )
+from orders.services.customer_prices import discount_services_below_cost
 from orders.services.failover import service_alternative_check
 from orders.services.ordering import order_cancel_refund, order_review_attach, order_review_resend
 from orders.services.transitions import FINAL
@@ -424,3 +426,66 @@ class AlertAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class BelowCostFilter(admin.SimpleListFilter):
+    """Custom rates under the service's current cost: a sync may have raised the cost under them."""
+
+    title = "below cost"
+    parameter_name = "below_cost"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Below cost"), ("no", "At or above cost")]
+
+    def queryset(self, request, queryset):
+        below = CustomerRate.objects.below_cost().values("pk")
+        if self.value() == "yes":
+            return queryset.filter(pk__in=below)
+        if self.value() == "no":
+            return queryset.exclude(pk__in=below)
+        return queryset
+
+
+@admin.register(CustomerDiscount)
+class CustomerDiscountAdmin(admin.ModelAdmin):
+    """A customer's percent off every catalog price (`manage.py set_price CUSTOMER --discount 5` does the same)."""
+
+    list_display = ("user", "percent", "services_below_cost", "note", "updated_at")
+    search_fields = ("user__username", "user__email", "note")
+    autocomplete_fields = ("user",)
+    list_select_related = ("user",)
+    fields = ("user", "percent", "note", "updated_at")
+    readonly_fields = ("updated_at",)
+
+    @admin.display(description="Services on sale below our cost")
+    def services_below_cost(self, obj):
+        below = discount_services_below_cost(user_id=obj.user_id, percent=obj.percent)
+        return format_html('<strong class="staff-bad" data-testid="below-cost">{}</strong>', below) if below else 0
+
+
+@admin.register(CustomerRate)
+class CustomerRateAdmin(admin.ModelAdmin):
+    """A customer's own price for one service: absolute, a sync never changes it; the filter finds those at a loss."""
+
+    list_display = ("user", "service", "rate", "catalog_price", "cost", "margin")
+    list_filter = (BelowCostFilter, "service__provider")
+    search_fields = ("user__username", "user__email", "service__name", "=service__id")
+    autocomplete_fields = ("user", "service")
+    list_select_related = ("user", "service")
+    fields = ("user", "service", "rate", "note", "catalog_price", "cost", "updated_at")
+    readonly_fields = ("catalog_price", "cost", "updated_at")
+
+    @admin.display(description="Catalog price")
+    def catalog_price(self, obj):
+        return obj.service.price if obj.service_id else "-"
+
+    @admin.display(description="Our cost")
+    def cost(self, obj):
+        return obj.service.cost if obj.service_id else "-"
+
+    @admin.display(description="Margin")
+    def margin(self, obj):
+        margin = obj.rate - obj.service.cost
+        if margin < 0:
+            return format_html('<strong class="staff-bad" data-testid="below-cost">{} (below cost)</strong>', margin)
+        return margin

@@ -355,3 +355,7 @@ class Refill(models.Model):
 
     def __str__(self) -> str:
         return f"Refill {self.pk} of order {self.order_id}"
+
+
+# Prices per customer live in their own module; imported here so Django registers them with the app.
+from orders.customer_prices import CustomerDiscount, CustomerRate  # noqa: E402, F401

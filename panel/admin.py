@@ -6,6 +6,7 @@ from django.contrib.auth.models import Group
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from billing.selectors import referrer_of
@@ -14,7 +15,8 @@ from core.errors import PanelError
 from core.money import money_form_field
 from core.staff import admin_permission_view
 from panel import admin_security  # noqa: F401  (the lockout and two-factor admin pages)
-from panel.models import User
+from panel.currency import display_rates_fetch
+from panel.models import DisplayCurrency, User
 
 
 class BalanceAdjustForm(forms.Form):
@@ -131,3 +133,24 @@ class GroupAdmin(DjangoGroupAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return self.has_add_permission(request)
+
+
+@admin.register(DisplayCurrency)
+class DisplayCurrencyAdmin(admin.ModelAdmin):
+    """Currencies customers may also read prices in (approximately); money itself stays in PANEL_CURRENCY."""
+
+    list_display = ("code", "rate", "is_enabled", "auto_update", "rate_updated_at")
+    list_editable = ("is_enabled",)
+    search_fields = ("code",)
+    readonly_fields = ("rate_updated_at",)
+    actions = ["fetch_rates"]
+
+    def save_model(self, request, obj, form, change):
+        if "rate" in form.changed_data or not change:
+            obj.rate_updated_at = timezone.now()
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Fetch today's rates now (DISPLAY_CURRENCY_RATES_URL)", permissions=["change"])
+    def fetch_rates(self, request, queryset):
+        report = display_rates_fetch()
+        self.message_user(request, str(report), messages.ERROR if report.error else messages.SUCCESS)

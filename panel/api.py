@@ -25,6 +25,7 @@ from core.errors import PanelError
 from core.money import money_str
 from orders.models import Order, Refill, Service
 from orders.order_types import SERVICE_FIELD_NAMES, order_type_for
+from orders.pricing import PriceList, price_list_for
 from orders.selectors import orders_of_user, refills_of_user, services_for_sale
 from orders.services.dripfeed import customer_order_cancel
 from orders.services.ordering import order_create, refill_request
@@ -123,13 +124,15 @@ def _order_status(order: Order) -> dict:
 
 
 def action_services(user, data) -> object:
+    prices = price_list_for(user=user)
     return [
         {
             "service": service.pk,
             "name": service.name,
             "type": service.type,
             "category": service.category.name,
-            "rate": money_str(service.price),
+            # The customer's own price (their custom rate, or the catalog's less their discount).
+            "rate": money_str(prices.rate(service)),
             "min": str(service.min),
             "max": str(service.max),
             "refill": service.refill,
@@ -231,13 +234,13 @@ def action_balance(user, data) -> object:
     return {"balance": money_str(user.balance), "currency": settings.PANEL_CURRENCY}
 
 
-def _product(product: Service) -> dict:
+def _product(product: Service, *, prices: PriceList) -> dict:
     """Seed 003's shape: inventory only where the provider counts it."""
     answer = {
         "product": product.pk,
         "name": product.name,
         "require": product.require,
-        "rate": money_str(product.price),
+        "rate": money_str(prices.rate(product)),
         "min": product.min,
         "max": product.max,
         "category": product.category.name,
@@ -250,7 +253,8 @@ def _product(product: Service) -> dict:
 
 
 def action_products(user, data) -> object:
-    return [_product(product) for product in services_for_sale(kind=Service.Kind.PRODUCT)]
+    prices = price_list_for(user=user)
+    return [_product(product, prices=prices) for product in services_for_sale(kind=Service.Kind.PRODUCT)]
 
 
 def action_add_product_order(user, data) -> object:

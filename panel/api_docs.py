@@ -123,6 +123,7 @@ def api_sections(*, currency: str) -> list[dict]:
             "id": "services",
             "title": _("Service list"),
             "params": [("action", "services")],
+            "note": f"rate is your own price per 1000 in {currency} (your discount or your own rate included).",
             "example": _json([service, {**service, "service": 2, "name": "Comments", "type": "Custom Comments"}]),
         },
         {

@@ -24,7 +24,7 @@ from core.money import RATE_UNIT, money_str
 from orders.models import Service
 from orders.order_fields import DRIPFEED_FIELDS, FIELDS, Code, FieldKind, OrderField, OrderInvalid
 from orders.order_types import SERVICE_FIELD_NAMES, SUBSCRIPTION_HOLD_POSTS, QuantityFrom, order_type_for
-from orders.pricing import service_package_price
+from orders.pricing import CATALOG_PRICES, PriceList, service_package_price
 from panel.formatting import duration_words, refill_words
 from panel.models import User
 from panel.services import TwoFactorError, password_reset_mail_queue, staff_totp_device, staff_totp_verify
@@ -99,15 +99,18 @@ def service_price_by(service: Service) -> str:
     return "subscription" if source == QuantityFrom.SUBSCRIPTION else "quantity"
 
 
-def service_for_js(service: Service) -> dict:
-    """What the order page's script needs to show a service and price an order (no cost, no provider)."""
+def service_for_js(service: Service, *, prices: PriceList = CATALOG_PRICES) -> dict:
+    """What the order page's script needs to show a service and price an order (no cost, no provider).
+
+    `rate` is this customer's own price (orders.pricing): the script prices with it, never the catalog's.
+    """
     dialect = _dialect(service)
     kind = order_type_for(service.type)
     return {
         "id": service.pk,
         "name": service.name,
         "category": service.category_id,
-        "rate": money_str(service.price),
+        "rate": money_str(prices.rate(service)),
         # The rate is per 1,000 units, or per unit for a product.
         "per": service_rate_unit(service),
         "require": getattr(service, "require", ""),
@@ -122,7 +125,7 @@ def service_for_js(service: Service) -> dict:
         "fields": service_order_fields(service),
         "required": service_required_fields(service),
         "price_by": service_price_by(service),
-        "package_price": money_str(service_package_price(service=service)) if kind.is_package else "",
+        "package_price": money_str(service_package_price(service=service, prices=prices)) if kind.is_package else "",
         "hold_posts": SUBSCRIPTION_HOLD_POSTS,
         "choices": {use.name: list(use.field.choices_for(dialect)) for use in kind.uses(dialect) if use.field.choices},
     }

@@ -364,6 +364,10 @@ if not (0 <= AFFILIATE_COMMISSION_PERCENT <= 100 and AFFILIATE_MIN_PAYOUT > 0 an
         "AFFILIATE_COMMISSION_PERCENT must be 0 to 100, AFFILIATE_MIN_PAYOUT and AFFILIATE_COOKIE_DAYS above 0."
     )
 
+# Display currency: rates fetched for reading prices in another currency (empty URL: the operator's rates only).
+DISPLAY_CURRENCY_RATES_URL = env.str("DISPLAY_CURRENCY_RATES_URL", default="")
+DISPLAY_CURRENCY_RATES_INTERVAL = env.int("DISPLAY_CURRENCY_RATES_INTERVAL", default=86400)
+
 # Our own /api/v2 throttling (per key and per IP).
 API_THROTTLE_KEY_RATE = env.str("API_THROTTLE_KEY_RATE", default="3000/min")
 API_THROTTLE_IP_RATE = env.str("API_THROTTLE_IP_RATE", default="6000/min")
@@ -445,4 +449,5 @@ CELERY_BEAT_SCHEDULE = {
     "notifications": {"task": "support.tasks.notifications_task", "schedule": NOTIFICATIONS_INTERVAL},
     "deposits-sweep": {"task": "billing.tasks.deposits_sweep_task", "schedule": DEPOSIT_SWEEP_INTERVAL},
     "alerts-check": {"task": "orders.tasks.alerts_check_task", "schedule": ALERT_CHECK_INTERVAL},
+    "display-rates": {"task": "panel.tasks.display_rates_task", "schedule": DISPLAY_CURRENCY_RATES_INTERVAL},
 }

@@ -30,7 +30,7 @@ from core.money import RATE_UNIT, money_str
 from orders.models import Category, Order, Refill, Service, ServiceChange
 from orders.order_fields import DRIPFEED_FIELDS
 from orders.order_types import SUBSCRIPTION_HOLD_POSTS, order_type_for
-from orders.pricing import service_package_price
+from orders.pricing import PriceList, discounted_rate, price_list_for, service_package_price
 from orders.selectors import customer_order_totals, customer_orders, services_for_sale
 from orders.services.dripfeed import customer_order_cancel
 from orders.services.ordering import REFILL_COOLDOWN, order_can_refill, order_create, refill_request
@@ -151,17 +151,20 @@ def _order_rows(orders) -> list[Order]:
     return rows
 
 
-def _priced(services) -> list:
-    """Services with their price per 1000 as customers read it ("1.20", not "1.20000")."""
+def _priced(services, *, prices: PriceList) -> list:
+    """Services with this customer's price per 1000 (orders.pricing) as they read it ("1.20", not "1.20000")."""
     rows = list(services)
     for service in rows:
-        service.price_shown = money_str(service.price)
+        service.customer_rate = prices.rate(service)
+        service.price_shown = money_str(service.customer_rate)
         service.per_unit = service_rate_unit(service) != RATE_UNIT
         service.price_unit = gettext("each") if service.per_unit else gettext("per 1000")
         service.average_shown = duration_words(service.average_completion)
         service.refill_shown = refill_words(service)
         service.package_price_shown = (
-            money_str(service_package_price(service=service)) if order_type_for(service.type).is_package else ""
+            money_str(service_package_price(service=service, prices=prices))
+            if order_type_for(service.type).is_package
+            else ""
         )
     return rows
 
@@ -324,7 +327,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def new_order(request: HttpRequest) -> HttpResponse:
-    catalog = _priced(services_for_sale())
+    prices = price_list_for(user=request.user)
+    catalog = _priced(services_for_sale(), prices=prices)
     by_id = {service.pk: service for service in catalog}
     favourites = favourite_service_ids(user=request.user)
     form = NewOrderForm(request.POST or None, services=services_for_sale())
@@ -345,7 +349,7 @@ def new_order(request: HttpRequest) -> HttpResponse:
         selected = next((s for s in catalog if s.category_id == category_id), catalog[0] if catalog else None)
 
     selected_package_price = (
-        money_str(service_package_price(service=selected))
+        money_str(service_package_price(service=selected, prices=prices))
         if selected and order_type_for(selected.type).is_package
         else ""
     )
@@ -359,7 +363,7 @@ def new_order(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "balance": money_str(request.user.balance),
-        "selected_rate": money_str(selected.price) if selected else "",
+        "selected_rate": money_str(prices.rate(selected)) if selected else "",
         "selected_unit": (gettext("per 1000") if service_rate_unit(selected) == RATE_UNIT else gettext("each"))
         if selected
         else "",
@@ -373,7 +377,7 @@ def new_order(request: HttpRequest) -> HttpResponse:
         "selected": selected,
         "selected_takes_dripfeed": bool(selected and service_takes_dripfeed(selected)),
         "order_fields": order_fields,
-        "services_data": [{**service_for_js(s), "favourite": s.pk in favourites} for s in catalog],
+        "services_data": [{**service_for_js(s, prices=prices), "favourite": s.pk in favourites} for s in catalog],
         "order_words": ORDER_PAGE_WORDS,
         "favourites": [service for service in catalog if service.pk in favourites],
     }
@@ -523,7 +527,7 @@ def services(request: HttpRequest) -> HttpResponse:
             match |= Q(pk=int(query))
         listed = listed.filter(match)
     context = {
-        "services": _priced(listed),
+        "services": _priced(listed, prices=price_list_for(user=request.user)),
         "categories": categories,
         "category_id": category_id,
         "query": query,
@@ -535,7 +539,8 @@ def services(request: HttpRequest) -> HttpResponse:
 @login_required
 def products(request: HttpRequest) -> HttpResponse:
     """Seed 003's products: sold per unit, with their stock as the provider last reported it."""
-    return render(request, "panel/products.html", {"products": _priced(services_for_sale(kind=Service.Kind.PRODUCT))})
+    listed = _priced(services_for_sale(kind=Service.Kind.PRODUCT), prices=price_list_for(user=request.user))
+    return render(request, "panel/products.html", {"products": listed})
 
 
 @login_required
@@ -554,7 +559,12 @@ def product_order(request: HttpRequest, product_id: int) -> HttpResponse:
         else:
             messages.success(request, _order_received(order))
             return redirect("orders")
-    context = {"form": form, "product": _priced([product])[0], "balance": money_str(request.user.balance)}
+    prices = price_list_for(user=request.user, service_ids=[product.pk])
+    context = {
+        "form": form,
+        "product": _priced([product], prices=prices)[0],
+        "balance": money_str(request.user.balance),
+    }
     return render(request, "panel/product_order.html", context)
 
 
@@ -594,10 +604,10 @@ def api_key_new(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _updates_value(kind: str, value: str) -> str:
+def _updates_value(kind: str, value: str, *, discount: Decimal = Decimal(0)) -> str:
     if kind == ServiceChange.Kind.RATE and value:
         try:
-            return money_str(Decimal(value))
+            return money_str(discounted_rate(price=Decimal(value), percent=discount))
         except InvalidOperation:
             return value
     return value
@@ -612,10 +622,16 @@ def updates(request: HttpRequest) -> HttpResponse:
     )
     page = Paginator(changes, UPDATES_PER_PAGE).get_page(request.GET.get("page"))
     rows = list(page.object_list)
+    # A rate change is told in the customer's own prices: less their discount, or their own rate, which no
+    # catalog change reprices (orders.pricing).
+    prices = price_list_for(user=request.user, service_ids={c.service_id for c in rows})
     for change in rows:
-        change.old_shown = _updates_value(change.kind, change.old_value)
-        change.new_shown = _updates_value(change.kind, change.new_value)
-    return render(request, "panel/updates.html", {"page": page, "change_rows": rows})
+        change.own_rate = money_str(prices.custom_rates[change.service_id]) if prices.is_custom(change.service) else ""
+        discount = prices.discount_percent if not change.own_rate else Decimal(0)
+        change.old_shown = _updates_value(change.kind, change.old_value, discount=discount)
+        change.new_shown = _updates_value(change.kind, change.new_value, discount=discount)
+    context = {"page": page, "change_rows": rows, "discount": f"{prices.discount_percent.normalize():f}"}
+    return render(request, "panel/updates.html", context)
 
 
 # The API documentation page

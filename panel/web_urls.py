@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from panel import views
+from panel import currency_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -38,6 +38,7 @@ urlpatterns = [
     path("updates/", views.updates, name="updates"),
     path("account/", views.account, name="account"),
     path("account/api-key/", views.api_key_new, name="api_key_new"),
+    path("account/currency/", currency_views.display_currency_set, name="display_currency_set"),
     path("account/two-factor/", views.two_factor, name="two_factor"),
     path("api/", views.api_docs, name="api_docs"),
 ]

@@ -15,7 +15,7 @@ from core.errors import PanelError
 from orders.models import Order, Refill, Service, ServiceAlternative
 from orders.order_fields import Code, OrderInvalid
 from orders.order_types import order_fields_clean
-from orders.pricing import MONEY_CEILING, order_price
+from orders.pricing import MONEY_CEILING, order_price, price_list_for
 from orders.services.transitions import ACTIVE, UPSTREAM_ACTIVE, StatusChanged, order_transition
 
 logger = logging.getLogger(__name__)
@@ -53,7 +53,9 @@ def order_create(*, user, service_id: object, data: dict, kind: str | None = Non
     if count_stock:
         _product_stock_check(service=service, quantity=clean.quantity)
     guard_link = service.refuse_active_link and bool(clean.link)
-    price = order_price(service=service, quantity=clean.quantity, runs=clean.runs)
+    # The customer's own rate (custom, or the catalog's less their discount), fixed on the order with its charge.
+    prices = price_list_for(user=user, service_ids=[service.pk])
+    price = order_price(service=service, quantity=clean.quantity, runs=clean.runs, prices=prices)
     # Runs the provider cannot take (it advertises no drip-feed) are run by the panel: orders.services.dripfeed.
     by_panel = clean.runs is not None and not service.dripfeed
     if price.charge >= MONEY_CEILING or price.cost >= MONEY_CEILING:

@@ -12,17 +12,43 @@
 
 Both group thousands with commas (12,345.60). Values meant for scripts and forms (data-*
 attributes, inputs) are written raw, never through this filter.
+
+- `{{ amount|approx:DISPLAY_CURRENCY }}`: the amount converted into the customer's display currency,
+  for reading only and always marked so: "≈ 9.20 EUR" (the balance rule above, after conversion).
+  Empty when the customer reads PANEL_CURRENCY alone. Nothing is ever kept or charged converted.
 """
 
 from decimal import Decimal, InvalidOperation
 
 from django import template
 
-from core.money import money_display
+from core.money import money_display, money_display_approx
 
 register = template.Library()
 
 EXACT = "exact"
+
+
+def _amount(value) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        amount = Decimal(str(value).replace(",", ""))
+    except InvalidOperation:
+        return None
+    return amount if amount.is_finite() else None
+
+
+@register.filter
+def approx(value, currency) -> str:
+    """ "≈ 9.20 EUR": the amount in the customer's display currency (a DisplayCurrency), or "" without one."""
+    amount = _amount(value)
+    if not currency or amount is None:
+        return ""
+    try:
+        return money_display_approx(amount, rate=currency.rate, code=currency.code)
+    except InvalidOperation:  # an amount too large for the money digits once converted
+        return ""
 
 
 @register.filter

@@ -28,7 +28,7 @@ from billing.services import (
 )
 from orders.models import Order, Service
 from orders.services.ordering import order_create
-from panel.models import User
+from panel.models import DisplayCurrency, User
 from providers.models import Provider
 from tests.orders.factories import ServiceFactory
 from tests.panel.factories import UserFactory
@@ -160,6 +160,19 @@ def gateway_method(request, answer: dict) -> dict:
     mock.add(responses.POST, "https://api.cryptomus.com/v1/payment/info", json={"state": 0, "result": result})
     mock.add(responses.POST, "https://api.cryptomus.com/v1/payment/services", json=answer)
     return {"method": method, "deposit": deposit, "mock": mock}
+
+
+def rates_source(request) -> DisplayCurrency:
+    """A display currency whose rate the configured source (answered by `responses`) moves from 0.90 to 0.95."""
+    import responses
+
+    request.getfixturevalue("settings").DISPLAY_CURRENCY_RATES_URL = "https://rates.test/{currency}"
+    mock = responses.RequestsMock(assert_all_requests_are_fired=False)
+    mock.start()
+    request.addfinalizer(mock.stop)
+    request.addfinalizer(mock.reset)
+    mock.add(responses.GET, "https://rates.test/USD", json={"base_code": "USD", "rates": {"EUR": 0.95}})
+    return DisplayCurrency.objects.create(code="EUR", rate=Decimal("0.90"))
 
 
 def fresh(obj):
@@ -343,6 +356,15 @@ POWERS = [
         done=lambda customer, _: fresh(customer).balance == Decimal("3.5"),
     ),
     Power(
+        key="panel.displaycurrency:fetch_rates",
+        needs=("panel.change_displaycurrency",),
+        given=rates_source,
+        act=lambda client, currency: client.post(
+            changelist("panel.displaycurrency:"), {"action": "fetch_rates", "_selected_action": [currency.pk]}
+        ),
+        done=lambda currency, _: fresh(currency).rate == Decimal("0.95"),
+    ),
+    Power(
         key="staff_dashboard",
         needs=("orders.view_dashboard",),
         group="Finance",
@@ -383,6 +405,7 @@ def world() -> dict:
         "affiliate_ledger": list(AffiliateEntry.objects.order_by("pk").values_list("pk", "amount")),
         "payouts": list(AffiliatePayout.objects.order_by("pk").values_list("pk", "status", "reviewed_by")),
         "services": list(Service.objects.order_by("pk").values_list("pk", "is_enabled", "rate")),
+        "display_rates": list(DisplayCurrency.objects.order_by("pk").values_list("pk", "rate")),
         "providers": list(
             Provider.objects.order_by("pk").values_list("pk", "balance_checked_at", "last_sync_at", "markup_percent")
         ),

@@ -7,7 +7,7 @@ from billing.models import PaymentMethod
 from orders.models import Order, Service
 from orders.services.catalog import services_sync
 from orders.services.ordering import order_create
-from panel.models import User
+from panel.models import DisplayCurrency, User
 from panel.services import api_key_rotate, customer_create
 from providers.models import Provider
 from providers.services import provider_create
@@ -51,6 +51,8 @@ class Command(BaseCommand):
                     min_amount=Decimal("10"),
                     sort_order=2,
                 )
+            # A currency the demo customer may also read prices in (Account → Display currency).
+            DisplayCurrency.objects.get_or_create(code="EUR", defaults={"rate": Decimal("0.92")})
         self.demo_provider(port=provider_port, customer=customer)
         self.stdout.write(f"Admin login:    {admin_name} / {admin_password}")
         self.stdout.write(f"Customer login: {name} / {password} (balance {customer.balance})")

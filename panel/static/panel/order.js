@@ -31,6 +31,9 @@
   const submit = document.getElementById("new-order-submit");
   const balance = parseFloat(form.dataset.balance || "0");
   const currency = form.dataset.currency || "";
+  // The customer's display currency, if any: figures converted for reading only, marked "≈".
+  const displayRate = parseFloat(form.dataset.displayRate || "0");
+  const displayCode = form.dataset.displayCode || "";
   const fieldRows = Array.from(form.querySelectorAll(".field[data-field]")).filter((row) => row.id !== "field-service");
 
   document.getElementById("field-search").hidden = false;
@@ -47,6 +50,21 @@
     const [whole, fraction = ""] = out.split(".");
     const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
     return fraction.length || places ? grouped + "." + fraction.padEnd(places, "0") : grouped;
+  }
+
+  function approx(value) {
+    // The `approx` filter's rule (core.money.money_display_approx): converted, then read like a balance: cut (on the
+    // digits, not in floating point) to the display places, or shown exactly when that would read 0.00 for an amount
+    // that is not zero.
+    if (!displayRate || value === null) return "";
+    const places = parseInt(form.dataset.places || "2", 10);
+    const exact = (Math.round(value * displayRate * 1e5) / 1e5).toFixed(5);
+    const point = exact.indexOf(".");
+    let out = places ? exact.slice(0, point + 1 + places) : exact.slice(0, point);
+    if (parseFloat(out) === 0 && parseFloat(exact) !== 0) out = exact.replace(/0+$/, "");
+    const [whole, fraction] = out.split(".");
+    const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    return `≈ ${fraction ? grouped + "." + fraction : grouped} ${displayCode}`;
   }
 
   function wholeNumber(name) {
@@ -161,6 +179,7 @@
     }
     text("service-name", service.name);
     text("service-rate", money(parseFloat(service.rate)));
+    text("service-rate-approx", approx(parseFloat(service.rate)));
     text("service-rate-unit", unit(service));
     text("require-hint", service.require || "");
     text("service-min", String(service.min));
@@ -227,6 +246,7 @@
       }
     }
     chargeOut.textContent = total === null ? "—" : money(total);
+    text("order-charge-approx", approx(total));
     chargeWarning.hidden = !(total !== null && total > balance);
   }
 
