@@ -5,6 +5,7 @@ from django.conf import settings
 from django.contrib.auth.forms import PasswordResetForm
 from django.db import transaction
 from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from billing.models import LedgerEntry
@@ -18,11 +19,11 @@ logger = logging.getLogger(__name__)
 
 
 class CustomerExists(PanelError):
-    default_message = "A customer with that username already exists."
+    default_message = gettext_lazy("A customer with that username already exists.")
 
 
 class UnknownService(PanelError):
-    default_message = "Incorrect service ID"
+    default_message = gettext_lazy("Incorrect service ID")
 
 
 def api_key_rotate(*, user: User) -> str:
