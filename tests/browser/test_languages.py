@@ -5,6 +5,7 @@ import pytest
 
 from panel.models import User
 from tests.browser.conftest import DESKTOP
+from tests.orders.factories import ServiceFactory
 from tests.panel.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -41,12 +42,13 @@ def test_choosing_a_language_in_the_footer_switches_the_page_and_the_account(liv
 @pytest.mark.parametrize("language", ["zh-hant", "ru", "es"])
 def test_each_language_reads_well_at_both_widths(live_server, chromium, check_page, language):
     UserFactory(username="lector", language=language, balance="12.5")
+    ServiceFactory(name="Instagram Followers [30 Days Refill]", refill=True, cancel=True)
     page = chromium.new_page(viewport=DESKTOP)
     _log_in(page, live_server.url, "lector")
-    for path in ("/", "/orders/", "/account/"):
+    for path in ("/", "/orders/new/", "/services/", "/orders/", "/account/", "/api/"):
         page.goto(live_server.url + path)
         assert page.locator("html").get_attribute("lang") == language
-        check_page(page, f"language-{language}-{path.strip('/') or 'dashboard'}")
+        check_page(page, f"language-{language}-{path.strip('/').replace('/', '-') or 'dashboard'}")
 
 
 def test_a_right_to_left_language_puts_the_sidebar_on_the_right(live_server, chromium, settings, screenshot):
