@@ -372,7 +372,9 @@ class ApiV2View(APIView):
         # Clients match the error words: the services' messages, translated for the website,
         # stay English here whatever the browser's or the account's language.
         with translation.override("en"):
-            return super().dispatch(request, *args, **kwargs)
+            response = super().dispatch(request, *args, **kwargs)
+        response["Content-Language"] = "en"
+        return response
 
     def get(self, request: Request) -> Response:
         return Response({"error": "Incorrect request: use POST with key and action in the body"})

@@ -209,6 +209,7 @@ def test_api_errors_stay_english_for_a_russian_account_and_browser(fields, error
     response = browser.post("/api/v2", body)
     assert response.status_code == 200
     assert response.content.decode() == json.dumps({"error": error}, separators=(",", ":"))
+    assert response["Content-Language"] == "en"
     assert Order.objects.count() == 0
 
 
