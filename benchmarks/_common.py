@@ -43,6 +43,7 @@ def setup(name: str, *, keep: bool = False, **env: str) -> str:
         "FIELD_ENCRYPTION_KEY": base64.urlsafe_b64encode(hashlib.sha256(BENCH_SECRET_KEY.encode()).digest()).decode(),
         "CELERY_BROKER_URL": "memory://",  # queueing a placement is a no-op: nothing consumes it
         "SECURE_SSL_REDIRECT": "0",
+        "ALLOWED_HOSTS": "localhost,127.0.0.1,testserver",  # the in-process test Client is "testserver"
         "LOG_LEVEL": "WARNING",
         "PROVIDER_RETRY_BACKOFF": "0",
         "PROVIDER_ALLOW_PRIVATE_URLS": "1",  # the simulated providers listen on localhost

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from billing.models import AffiliateAccount, AffiliateEntry, AffiliatePayout, FundsRequest, LedgerEntry
+from core.ids import id_parse
 from core.money import money_sum_field
 
 
@@ -98,7 +99,7 @@ def ledger_link(reference: str) -> tuple[str, str] | None:
     if kind == "transfer":
         return gettext("Affiliates"), reverse("affiliates")
     number = number.split(":", 1)[0]
-    if not number.isdigit():
+    if id_parse(number) is None:
         return None
     if kind == "order":
         return gettext("Order %(id)s") % {"id": number}, reverse("orders") + f"?q={number}"

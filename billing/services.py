@@ -50,7 +50,7 @@ from billing.models import (
     WebhookLog,
 )
 from core.errors import PanelError
-from core.money import MONEY_QUANTUM, money_round, money_str
+from core.money import MONEY_QUANTUM, money_display, money_round, money_str
 
 Kind = LedgerEntry.Kind
 CREDIT_KINDS = {Kind.DEPOSIT, Kind.BONUS, Kind.REFUND, Kind.ADJUSTMENT, Kind.AFFILIATE}
@@ -280,11 +280,13 @@ def funds_request_create(*, user_id: int, method_id: int, amount: Decimal, note:
     low, high = deposit_amount_bounds(method=method)
     if amount < low:
         raise FundsRequestInvalid(
-            gettext("The minimum for %(method)s is %(amount)s.") % {"method": method.name, "amount": f"{low:,.2f}"}
+            gettext("The minimum for %(method)s is %(amount)s.")
+            % {"method": method.name, "amount": money_display(low, exact=True)}
         )
     if amount > high:
         raise FundsRequestInvalid(
-            gettext("The maximum for %(method)s is %(amount)s.") % {"method": method.name, "amount": f"{high:,.2f}"}
+            gettext("The maximum for %(method)s is %(amount)s.")
+            % {"method": method.name, "amount": money_display(high, exact=True)}
         )
     if method.gateway and -amount.as_tuple().exponent > GATEWAY_DECIMAL_PLACES:
         raise FundsRequestInvalid(

@@ -44,6 +44,7 @@ from billing.services import (
     deposit_start,
     funds_request_create,
 )
+from core.client_ip import client_ip
 from core.errors import PanelError
 from core.money import money_display, money_form_field, money_str
 
@@ -116,8 +117,8 @@ class AddFundsForm(forms.Form):
                     gettext("%(method)s takes from %(low)s to %(high)s %(currency)s.")
                     % {
                         "method": method.name,
-                        "low": f"{low:,.2f}",
-                        "high": f"{high:,.2f}",
+                        "low": money_display(low, exact=True),
+                        "high": money_display(high, exact=True),
                         "currency": settings.PANEL_CURRENCY,
                     },
                 )
@@ -246,9 +247,7 @@ def payment_webhook(request: HttpRequest, gateway: str) -> HttpResponse:
         headers={k.lower(): v[:500] for k, v in request.headers.items() if k.lower() in LOGGED_HEADERS},
         form=request.POST.dict() if is_form else {},
     )
-    log = deposit_notification_receive(
-        gateway_code=gateway, notification=notification, remote_addr=request.META.get("REMOTE_ADDR")
-    )
+    log = deposit_notification_receive(gateway_code=gateway, notification=notification, remote_addr=client_ip(request))
     return HttpResponse(log.message or "OK", status=log.http_status, content_type="text/plain; charset=utf-8")
 
 
@@ -281,7 +280,7 @@ def test_gateway_confirm(request: HttpRequest, deposit_id: int) -> HttpResponse:
     log = deposit_notification_receive(
         gateway_code=TestGateway.code,
         notification=gateway.notification_for(reference=deposit.reference, amount=amount),
-        remote_addr=request.META.get("REMOTE_ADDR"),
+        remote_addr=client_ip(request),
     )
     if log.http_status >= 400:
         messages.error(request, gettext("The test payment was refused: %(reason)s") % {"reason": log.message})

@@ -29,7 +29,21 @@ from orders.services.ordering import order_cancel_refund, order_review_attach, o
 from orders.services.transitions import FINAL
 from providers.errors import ProviderError
 from providers.models import Provider, ProviderService
-from providers.services import provider_balance_check, provider_connect
+from providers.services import provider_balance_check, provider_create, provider_update
+
+# What provider_create and provider_update take.
+PROVIDER_SETTINGS = [
+    "name",
+    "api_url",
+    "api_key",
+    "dialect",
+    "exchange_rate",
+    "is_active",
+    "markup_percent",
+    "markup_fixed",
+    "hold_new_services",
+    "low_balance_alert",
+]
 
 
 class ProviderForm(forms.ModelForm):
@@ -42,37 +56,31 @@ class ProviderForm(forms.ModelForm):
 
     class Meta:
         model = Provider
-        fields = [
-            "name",
-            "api_url",
-            "api_key",
-            "dialect",
-            "exchange_rate",
-            "is_active",
-            "markup_percent",
-            "markup_fixed",
-            "hold_new_services",
-            "low_balance_alert",
-        ]
+        fields = PROVIDER_SETTINGS
 
     def clean(self):
         cleaned = super().clean()
-        key = cleaned.get("api_key", "").strip()
-        if not self.instance.pk and not key:
+        if not self.instance.pk and not cleaned.get("api_key", "").strip():
             self.add_error("api_key", "The provider's API key is required.")
-        if self.errors:
-            return cleaned
-        if key:
-            self.instance.api_key = key
-        if not self.instance.pk or key or "api_url" in self.changed_data or "dialect" in self.changed_data:
-            self.instance.api_url = cleaned["api_url"]
-            self.instance.dialect = cleaned.get("dialect", "")
-            try:
-                provider_connect(provider=self.instance)
-            except (PanelError, ValueError) as error:
-                raise forms.ValidationError(f"Connection check failed: {getattr(error, 'message', error)}") from None
-            cleaned["dialect"] = self.instance.dialect
         return cleaned
+
+    def _post_clean(self):
+        """Once the fields are valid, the one service saves the provider: it checks the settings and the
+        connection, and nothing is saved if it refuses (the admin then shows its reason)."""
+        super()._post_clean()
+        if self.errors:
+            return
+        fields = {name: self.cleaned_data[name] for name in PROVIDER_SETTINGS if name != "api_key"}
+        key = self.cleaned_data.get("api_key", "")
+        try:
+            if self.instance.pk:
+                self.instance = provider_update(provider_id=self.instance.pk, api_key=key, **fields)
+            else:
+                self.instance = provider_create(api_key=key, **fields)
+        except ProviderError as error:
+            self.add_error(None, f"Connection check failed: {error.message}")
+        except PanelError as error:
+            self.add_error(None, error.message)
 
 
 @admin.register(Provider)
@@ -94,6 +102,9 @@ class ProviderAdmin(admin.ModelAdmin):
     search_fields = ("name", "api_url")
     readonly_fields = ("currency", "balance", "balance_checked_at", "last_sync_at", "last_sync_ok", "last_sync_message")
     actions = ["test_connection", "sync_now", "reprice"]
+
+    def save_model(self, request, obj, form, change):
+        """Saved already, by provider_create or provider_update (ProviderForm)."""
 
     @admin.display(description="Sync")
     def sync_state(self, obj):

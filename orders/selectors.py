@@ -49,6 +49,19 @@ def customer_order_totals(*, user) -> dict:
     return totals
 
 
+def order_status_counts(*, orders: QuerySet[Order]) -> dict[str, int]:
+    """How many of these orders are in each status, in one grouped query (statuses with none are absent)."""
+    return dict(orders.order_by().values_list("status").annotate(n=Count("id")))
+
+
+def orders_last_refill(*, orders: Iterable[Order]) -> dict[int, Refill]:
+    """Each order's latest refill, for the refill rules (orders.rules.refill_wait); orders with none are absent.
+
+    For a page of orders: their refills are few, and the last one of each counts.
+    """
+    return {r.order_id: r for r in Refill.objects.filter(order__in=list(orders)).order_by("created_at", "id")}
+
+
 def staff_dashboard_figures(*, now=None) -> dict:
     """What an operator checks first: orders per status, money today and this month, providers, queues."""
     now = now or timezone.now()

@@ -7,59 +7,36 @@ from any other status.
 """
 
 import logging
-import re
-import time
 from collections.abc import Callable
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import SuspiciousOperation
 from django.utils import translation
 from rest_framework.exceptions import APIException, Throttled
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from core.errors import PanelError
+from core.ids import ID_TEXT
 from core.money import money_str
-from orders.models import Order, Refill, Service
+from orders.models import Order, Service
 from orders.order_types import SERVICE_FIELD_NAMES, order_type_for
 from orders.pricing import PriceList, price_list_for
 from orders.selectors import orders_of_user, refills_of_user, services_for_sale
 from orders.services.dripfeed import customer_order_cancel
 from orders.services.ordering import order_create, refill_request
-from panel.api_keys import api_key_hash
-from panel.client_ip import client_ip
+from orders.statuses import PROTOCOL_STATUS, REFILL_STATUS
 from panel.formatting import duration_words
 from panel.selectors import user_by_api_key
+from panel.throttling import ApiIpThrottle, ApiKeyThrottle
 from providers.protocol import PROTOCOL_BATCH as MAX_IDS
 
 logger = logging.getLogger(__name__)
 
 MAX_VALUE_LENGTH = 100_000
-ID_PATTERN = re.compile(r"\d{1,18}")
+ID_PATTERN = ID_TEXT
 
-PROTOCOL_STATUS = {
-    Order.Status.AWAITING: "Pending",
-    Order.Status.PLACING: "Pending",
-    Order.Status.NEEDS_REVIEW: "Pending",
-    Order.Status.PENDING: "Pending",
-    Order.Status.IN_PROGRESS: "In progress",
-    Order.Status.PROCESSING: "Processing",
-    Order.Status.COMPLETED: "Completed",
-    Order.Status.PARTIAL: "Partial",
-    Order.Status.CANCELED: "Canceled",
-}
-REFILL_STATUS = {
-    Refill.Status.REQUESTED: "Pending",
-    Refill.Status.PENDING: "Pending",
-    Refill.Status.IN_PROGRESS: "In progress",
-    Refill.Status.COMPLETED: "Completed",
-    Refill.Status.REJECTED: "Rejected",
-    Refill.Status.CANCELED: "Canceled",
-    Refill.Status.FAILED: "Rejected",
-}
 # Every `add` parameter, from the one declaration of the order fields.
 ORDER_FIELDS = SERVICE_FIELD_NAMES
 
@@ -301,68 +278,6 @@ ACTIONS: dict[str, Callable] = {
     "add_product_order": action_add_product_order,
     "product_order_status": action_product_order_status,
 }
-
-
-THROTTLE_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def throttle_rate_parse(rate: str) -> tuple[int, int]:
-    """ "3000/min" → (3000 requests, 60 seconds)."""
-    count, _, period = rate.partition("/")
-    return int(count), THROTTLE_PERIODS[period.strip()[:1].lower()]
-
-
-class WindowThrottle(BaseThrottle):
-    """A counter per client and fixed time window in the cache (Redis INCR in production).
-
-    One atomic increment per request, so every hit counts even across many web workers; DRF's
-    timestamp-list throttle rewrites a growing list on each request and loses concurrent hits.
-    """
-
-    scope = ""
-    rate_setting = ""
-
-    def ident_for(self, request) -> str | None:
-        raise NotImplementedError
-
-    def allow_request(self, request, view) -> bool:
-        ident = self.ident_for(request)
-        if ident is None:
-            return True
-        limit, period = throttle_rate_parse(getattr(settings, self.rate_setting))
-        now = time.time()
-        key = f"throttle:{self.scope}:{ident}:{int(now // period)}"
-        try:
-            count = cache.incr(key)
-        except ValueError:
-            count = 1 if cache.add(key, 1, timeout=period + 1) else cache.incr(key)
-        self.retry_after = period - (now % period)
-        return count <= limit
-
-    def wait(self) -> float:
-        return self.retry_after
-
-
-class ApiKeyThrottle(WindowThrottle):
-    scope = "key"
-    rate_setting = "API_THROTTLE_KEY_RATE"
-
-    def ident_for(self, request) -> str | None:
-        key = request.data.get("key") if hasattr(request.data, "get") else None
-        if not isinstance(key, str) or not key:
-            return None
-        try:
-            return api_key_hash(key)[:32]
-        except UnicodeEncodeError:
-            return None
-
-
-class ApiIpThrottle(WindowThrottle):
-    scope = "ip"
-    rate_setting = "API_THROTTLE_IP_RATE"
-
-    def ident_for(self, request) -> str | None:
-        return client_ip(request)
 
 
 class ApiV2View(APIView):

@@ -47,7 +47,7 @@ if not FIELD_ENCRYPTION_KEY:
     # Derived from the development secret so that a demo database stays readable between runs.
     FIELD_ENCRYPTION_KEY = base64.urlsafe_b64encode(hashlib.sha256(SECRET_KEY.encode()).digest()).decode()
 
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 PANEL_CURRENCY = env.str("PANEL_CURRENCY", default="USD")
@@ -226,7 +226,7 @@ X_FRAME_OPTIONS = "DENY"
 
 # Behind how many reverse proxies the panel runs (docker-compose.yml: one, the TLS proxy).
 # Only that many entries from the right of X-Forwarded-For are believed, for the API's
-# per-address throttle and the login lockout; with 0 the header is ignored (panel/client_ip.py).
+# per-address throttle and the login lockout; with 0 the header is ignored (core/client_ip.py).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 # The admin's address, e.g. "office-7f3a/" to keep it out of scanners' way.
@@ -242,7 +242,7 @@ LOGIN_COOLOFF_MINUTES = env.int("LOGIN_COOLOFF_MINUTES", default=15)
 AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
 AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_COOLOFF_MINUTES)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_CLIENT_IP_CALLABLE = "panel.client_ip.client_ip"
+AXES_CLIENT_IP_CALLABLE = "core.client_ip.client_ip"
 AXES_LOCKOUT_CALLABLE = "panel.views.login_locked_out"
 # A success does not wipe the failures: an attacker with an account of their own could
 # otherwise reset the count of their address between guesses at someone else's.
@@ -377,7 +377,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    # Our own throttles read panel.client_ip; this keeps any DRF throttle to the same rule.
+    # Our own throttles read core.client_ip; this keeps any DRF throttle to the same rule.
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_PARSER_CLASSES": [
         "rest_framework.parsers.FormParser",
@@ -447,6 +447,7 @@ CELERY_BEAT_SCHEDULE = {
     "services-sync": {"task": "orders.tasks.services_sync_task", "schedule": SERVICES_SYNC_INTERVAL},
     "provider-balances": {"task": "orders.tasks.provider_balances_task", "schedule": 900},
     "notifications": {"task": "support.tasks.notifications_task", "schedule": NOTIFICATIONS_INTERVAL},
+    "alerts-telegram": {"task": "support.tasks.alerts_telegram_task", "schedule": ALERT_CHECK_INTERVAL},
     "deposits-sweep": {"task": "billing.tasks.deposits_sweep_task", "schedule": DEPOSIT_SWEEP_INTERVAL},
     "alerts-check": {"task": "orders.tasks.alerts_check_task", "schedule": ALERT_CHECK_INTERVAL},
     "display-rates": {"task": "panel.tasks.display_rates_task", "schedule": DISPLAY_CURRENCY_RATES_INTERVAL},

@@ -1,7 +1,6 @@
 """The customer website: thin views that read the customer's own rows, call one service, and
 render its result or its `PanelError` message."""
 
-import re
 from decimal import Decimal, InvalidOperation
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -12,7 +11,7 @@ from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -25,19 +24,33 @@ from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
 from billing.views import referral_signup
+from core.client_ip import client_ip
 from core.errors import PanelError
+from core.ids import id_parse
 from core.money import RATE_UNIT, money_str
 from orders.models import Category, Order, Refill, Service, ServiceChange
 from orders.order_fields import DRIPFEED_FIELDS
 from orders.order_types import SUBSCRIPTION_HOLD_POSTS, order_type_for
 from orders.pricing import PriceList, discounted_rate, price_list_for, service_package_price
-from orders.selectors import customer_order_totals, customer_orders, services_for_sale
+from orders.rules import (
+    RefillWait,
+    order_can_cancel,
+    order_can_refill,
+    order_cancel_pending,
+    order_refill_refusal,
+    refill_wait,
+)
+from orders.selectors import (
+    customer_order_totals,
+    customer_orders,
+    order_status_counts,
+    orders_last_refill,
+    services_for_sale,
+)
 from orders.services.dripfeed import customer_order_cancel
-from orders.services.ordering import REFILL_COOLDOWN, order_can_refill, order_create, refill_request
-from orders.services.transitions import ACTIVE, UPSTREAM_ACTIVE
-from panel.api import PROTOCOL_STATUS, REFILL_STATUS
+from orders.services.ordering import order_create, refill_request
+from orders.statuses import PROTOCOL_STATUS, REFILL_STATUS
 from panel.api_docs import PHP_EXAMPLE, PYTHON_EXAMPLE, api_sections
-from panel.client_ip import client_ip
 from panel.formatting import duration_words, refill_words
 from panel.forms import (
     ORDER_FIELDS,
@@ -56,7 +69,6 @@ from panel.forms import (
     service_required_fields,
     service_takes_dripfeed,
 )
-from panel.ratelimit import rate_limit_hit, wait_in_words
 from panel.selectors import favourite_service_ids
 from panel.services import (
     TwoFactorError,
@@ -68,6 +80,7 @@ from panel.services import (
     staff_totp_enrolment_confirm,
     staff_totp_enrolment_start,
 )
+from panel.throttling import rate_limit_hit, wait_in_words
 
 ORDERS_PER_PAGE = 25
 REFILLS_PER_PAGE = 25
@@ -75,8 +88,6 @@ UPDATES_PER_PAGE = 50
 RECENT_ORDERS = 10
 MASS_RESULTS_SESSION_KEY = "mass_order_results"
 SEARCH_MAX_LENGTH = 200
-# An id typed in a search box or a filter: ASCII digits that fit a bigint ("²" is a digit to str.isdigit).
-ID_TEXT = re.compile(r"[0-9]{1,18}")
 
 S = Order.Status
 # The tabs of the orders page, in the words customers (and /api/v2) use: the panel's own
@@ -107,47 +118,32 @@ ORDER_KINDS: dict[str, tuple[str, Q]] = {
 }
 
 
-def _refill_waits(orders: list[Order]) -> dict[int, str]:
-    """Why a refill cannot be asked for now, per order: one already open, or the cooldown since the last.
-
-    The same rules as refill_request (which decides): the page only leaves out a button that
-    would be refused.
-    """
-    now = timezone.now()
-    waits: dict[int, str] = {}
-    # A page holds at most ORDERS_PER_PAGE orders: their refills are few, the last one of each counts.
-    last = {r.order_id: r for r in Refill.objects.filter(order__in=orders).order_by("created_at", "id")}
-    for order_id, refill in last.items():
-        if refill.status in Refill.OPEN:
-            waits[order_id] = gettext("Refill in progress")
-        elif refill.created_at > now - REFILL_COOLDOWN:
-            again = timezone.localtime(refill.created_at + REFILL_COOLDOWN)
-            waits[order_id] = gettext("Refill again after %(time)s") % {"time": f"{again:%Y-%m-%d %H:%M}"}
-    return waits
+def _refill_wait_words(wait: RefillWait | None) -> str:
+    """Why the refill button is missing, for an order whose refill only waits (orders.rules.refill_wait)."""
+    if wait is None:
+        return ""
+    if wait.open:
+        return gettext("Refill in progress")
+    return gettext("Refill again after %(time)s") % {"time": f"{timezone.localtime(wait.until):%Y-%m-%d %H:%M}"}
 
 
 def _order_rows(orders) -> list[Order]:
-    """Orders with what the page shows of them: the customer's status words and the allowed actions."""
+    """Orders with what the page shows of them: the customer's status words and the actions orders.rules allows."""
     rows = list(orders)
-    refillable = [o for o in rows if o.service.refill and o.status in (S.COMPLETED, S.PARTIAL)]
-    waits = _refill_waits(refillable) if refillable else {}
+    now = timezone.now()
+    refillable = {o.pk for o in rows if order_refill_refusal(order=o, now=now) is None}
+    last = orders_last_refill(orders=[o for o in rows if o.pk in refillable])
     for order in rows:
         # What the customer paid in the end: the charge net of refunds (the refund shown beside it).
         order.charge_shown = money_str(order.net_charge)
         order.refunded_shown = money_str(order.refunded) if order.refunded else ""
         order.status_label = STATUS_WORDS[PROTOCOL_STATUS[order.status]]
         order.status_tab = TAB_OF_STATUS[order.status]
-        order.refill_wait = waits.get(order.pk, "")
-        # order_can_refill adds the refill guarantee and the panel's own drip-feeds to the button's rules.
-        order.can_refill = order in refillable and not order.refill_wait and order_can_refill(order=order)
-        if order.dripfeed_by_panel:
-            order.can_cancel = not order.runs_stopped and order.status in ACTIVE
-            order.cancel_pending = order.runs_stopped and order.status in ACTIVE
-        else:
-            order.can_cancel = order.cancel_requested_at is None and (
-                order.status == S.AWAITING or (order.service.cancel and order.status in (S.PLACING, *UPSTREAM_ACTIVE))
-            )
-            order.cancel_pending = order.cancel_requested_at is not None and order.status in ACTIVE
+        # Only an order whose refill would otherwise be taken says why it waits.
+        order.refill_wait = _refill_wait_words(refill_wait(last_refill=last.get(order.pk), now=now))
+        order.can_refill = order_can_refill(order=order, last_refill=last.get(order.pk), now=now)
+        order.can_cancel = order_can_cancel(order=order)
+        order.cancel_pending = order_cancel_pending(order=order)
     return rows
 
 
@@ -196,8 +192,7 @@ def _search_query(request: HttpRequest) -> str:
 
 def _id_param(value: str | None) -> int:
     """An id from a query string or a hidden field, or 0 for anything that is not one."""
-    value = (value or "").strip()
-    return int(value) if ID_TEXT.fullmatch(value) else 0
+    return id_parse(value or "") or 0
 
 
 def _back(request: HttpRequest, default: str) -> HttpResponse:
@@ -348,11 +343,6 @@ def new_order(request: HttpRequest) -> HttpResponse:
         category_id = _id_param(request.GET.get("category"))
         selected = next((s for s in catalog if s.category_id == category_id), catalog[0] if catalog else None)
 
-    selected_package_price = (
-        money_str(service_package_price(service=selected, prices=prices))
-        if selected and order_type_for(selected.type).is_package
-        else ""
-    )
     shown = set(service_order_fields(selected)) if selected else set()
     required = set(service_required_fields(selected)) if selected else set()
     dripfeed_on = bool(selected and service_takes_dripfeed(selected) and request.POST.get("dripfeed"))
@@ -363,14 +353,13 @@ def new_order(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "balance": money_str(request.user.balance),
-        "selected_rate": money_str(prices.rate(selected)) if selected else "",
-        "selected_unit": (gettext("per 1000") if service_rate_unit(selected) == RATE_UNIT else gettext("each"))
-        if selected
-        else "",
+        # The selected service comes from the priced catalog (this customer's prices): its words are there already.
+        "selected_rate": selected.price_shown if selected else "",
+        "selected_unit": selected.price_unit if selected else "",
         "selected_price_by": service_price_by(selected) if selected else "",
-        "selected_refill": refill_words(selected) if selected else "",
-        "selected_average": duration_words(selected.average_completion) if selected else "",
-        "selected_package_price": selected_package_price,
+        "selected_refill": selected.refill_shown if selected else "",
+        "selected_average": selected.average_shown if selected else "",
+        "selected_package_price": selected.package_price_shown if selected else "",
         "hold_posts": SUBSCRIPTION_HOLD_POSTS,
         "categories": categories,
         "catalog": catalog,
@@ -429,7 +418,7 @@ def orders(request: HttpRequest, kind: str = "") -> HttpResponse:
     if tab not in STATUS_TABS:
         tab = ""
     query = _search_query(request)
-    counts = dict(mine.order_by().values_list("status").annotate(n=Count("id")))
+    counts = order_status_counts(orders=mine)
     tabs = [{"key": "", "label": gettext("All"), "count": sum(counts.values())}] + [
         {"key": key, "label": label, "count": sum(counts.get(s, 0) for s in statuses)}
         for key, (label, statuses) in STATUS_TABS.items()
@@ -439,8 +428,8 @@ def orders(request: HttpRequest, kind: str = "") -> HttpResponse:
         listed = listed.filter(status__in=STATUS_TABS[tab][1])
     if query:
         match = Q(link__icontains=query)
-        if ID_TEXT.fullmatch(query):
-            match |= Q(pk=int(query))
+        if (number := id_parse(query)) is not None:
+            match |= Q(pk=number)
         listed = listed.filter(match)
     page = Paginator(listed, ORDERS_PER_PAGE).get_page(request.GET.get("page"))
     context = {
@@ -523,8 +512,8 @@ def services(request: HttpRequest) -> HttpResponse:
         listed = listed.filter(category_id=category_id)
     if query:
         match = Q(name__icontains=query)
-        if ID_TEXT.fullmatch(query):
-            match |= Q(pk=int(query))
+        if (number := id_parse(query)) is not None:
+            match |= Q(pk=number)
         listed = listed.filter(match)
     context = {
         "services": _priced(listed, prices=price_list_for(user=request.user)),

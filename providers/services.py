@@ -90,6 +90,23 @@ def _provider_contact(*, provider: Provider) -> None:
     provider.balance_checked_at = timezone.now()
 
 
+def _provider_validate(
+    *, name: str, markup_percent: Decimal, exchange_rate: Decimal, dialect: str, exclude_pk: int | None = None
+) -> None:
+    """The rules of a provider's settings, before anything is sent to it."""
+    if not name.strip():
+        raise ProviderInvalid("The provider's name is empty.")
+    if Provider.objects.filter(name__iexact=name).exclude(pk=exclude_pk).exists():
+        raise ProviderInvalid(f"A provider named {name!r} already exists.")
+    if markup_percent < -100:
+        raise ProviderInvalid("The markup cannot be below -100%.")
+    if exchange_rate <= 0:
+        raise ProviderInvalid("The exchange rate must be above 0.")
+    if dialect not in Provider.Dialect.values:
+        known = ", ".join(filter(None, Provider.Dialect.values))
+        raise ProviderInvalid(f"Unknown dialect {dialect!r}: one of {known}.")
+
+
 def provider_create(
     *,
     name: str,
@@ -99,15 +116,13 @@ def provider_create(
     markup_fixed: Decimal = Decimal("0"),
     hold_new_services: bool = False,
     dialect: str = Provider.Dialect.AUTO,
+    exchange_rate: Decimal = Decimal("1"),
+    is_active: bool = True,
+    low_balance_alert: Decimal = Decimal("10"),
 ) -> Provider:
-    """Check the connection (balance, dialect) and save the provider; nothing is saved if it fails."""
-    if Provider.objects.filter(name__iexact=name).exists():
-        raise ProviderInvalid(f"A provider named {name!r} already exists.")
-    if markup_percent < -100:
-        raise ProviderInvalid("The markup cannot be below -100%.")
-    if dialect not in Provider.Dialect.values:
-        known = ", ".join(filter(None, Provider.Dialect.values))
-        raise ProviderInvalid(f"Unknown dialect {dialect!r}: one of {known}.")
+    """Check the settings and the connection (balance, dialect), then save the provider; nothing is saved
+    if either fails (ProviderInvalid for the settings, ProviderError for the connection)."""
+    _provider_validate(name=name, markup_percent=markup_percent, exchange_rate=exchange_rate, dialect=dialect)
     if not api_key.strip():
         raise ProviderInvalid("The provider's API key is empty.")
     provider = Provider(
@@ -117,10 +132,60 @@ def provider_create(
         markup_percent=markup_percent,
         markup_fixed=markup_fixed,
         hold_new_services=hold_new_services,
+        exchange_rate=exchange_rate,
+        is_active=is_active,
+        low_balance_alert=low_balance_alert,
     )
     provider.api_key = api_key.strip()
     provider_connect(provider=provider)
     provider.save()
+    return provider
+
+
+def provider_update(
+    *,
+    provider_id: int,
+    name: str,
+    api_url: str,
+    api_key: str = "",
+    markup_percent: Decimal,
+    markup_fixed: Decimal,
+    hold_new_services: bool,
+    dialect: str,
+    exchange_rate: Decimal,
+    is_active: bool,
+    low_balance_alert: Decimal,
+) -> Provider:
+    """Change a provider's settings, with the same rules as `provider_create`. An empty `api_key` keeps the
+    current one. A new key, URL or dialect is checked against the provider first; nothing is saved if it fails."""
+    provider = Provider.objects.get(pk=provider_id)
+    _provider_validate(
+        name=name, markup_percent=markup_percent, exchange_rate=exchange_rate, dialect=dialect, exclude_pk=provider.pk
+    )
+    api_url = api_url.strip()
+    reconnect = bool(api_key.strip()) or api_url != provider.api_url or dialect != provider.dialect
+    settings_fields = {
+        "name": name,
+        "api_url": api_url,
+        "dialect": dialect,
+        "markup_percent": markup_percent,
+        "markup_fixed": markup_fixed,
+        "hold_new_services": hold_new_services,
+        "exchange_rate": exchange_rate,
+        "is_active": is_active,
+        "low_balance_alert": low_balance_alert,
+    }
+    for field, value in settings_fields.items():
+        setattr(provider, field, value)
+    written = list(settings_fields)
+    if api_key.strip():
+        provider.api_key = api_key.strip()
+        written.append("api_key_encrypted")
+    if reconnect:
+        provider_connect(provider=provider)
+        written += ["balance", "currency", "balance_checked_at"]
+    # Only the settings and what the check read: the workers' health counters on the same row are left alone.
+    provider.save(update_fields=written)
     return provider
 
 

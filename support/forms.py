@@ -3,6 +3,7 @@ import re
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.ids import id_parse
 from core.money import money_form_field
 from support.attachments import FORMATS, MAX_ATTACHMENTS
 from support.models import NotificationPreference, Ticket
@@ -53,11 +54,12 @@ class TicketOpenForm(forms.Form):
         if not text:
             return []
         parts = [part for part in re.split(r"[\s,;]+", text) if part]
-        if not all(part.isdigit() and len(part) <= 18 for part in parts):
+        ids = [id_parse(part) for part in parts]
+        if None in ids:
             raise forms.ValidationError(_("Order IDs are numbers separated by commas."))
-        if len(set(parts)) > MAX_ORDERS:
+        if len(set(ids)) > MAX_ORDERS:
             raise forms.ValidationError(_("Name at most %(count)s orders.") % {"count": MAX_ORDERS})
-        return [int(part) for part in parts]
+        return ids
 
 
 class TicketReplyForm(forms.Form):

@@ -4,7 +4,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from core.money import MoneyField
-from orders.models import Order
+from orders.models import Alert, Order
 from support.storage import private_storage
 
 
@@ -228,3 +228,17 @@ class OutboxCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at {self.position}"
+
+
+class AlertRelay(models.Model):
+    """An operator alert posted to the staff Telegram chat: one row per alert, so each is posted once.
+
+    The alert e-mail is the orders app's (`Alert.notified_at`); orders never imports support, so
+    the relay keeps its own mark here rather than a second column on the alert.
+    """
+
+    alert = models.OneToOneField(Alert, on_delete=models.CASCADE, primary_key=True, related_name="telegram_relay")
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"alert {self.alert_id} to Telegram"

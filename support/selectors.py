@@ -9,6 +9,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
+from core.ids import id_parse
 from support.models import Announcement, Ticket, TicketAttachment
 
 HANDLE_PERMISSION = "support.handle_ticket"
@@ -55,8 +56,9 @@ def staff_queue(*, status: str = "", assigned_to_id: int | None = None, unassign
     if query:
         # A number is a ticket or an order id, matched exactly: "19" must not find every customer whose
         # name contains 19. Words match the customer's name or the title.
-        if query.isdigit() and len(query) <= 18:
-            match = Q(pk=int(query)) | Q(orders__pk=int(query))
+        number = id_parse(query)
+        if number is not None:
+            match = Q(pk=number) | Q(orders__pk=number)
         else:
             match = Q(user__username__icontains=query) | Q(title__icontains=query)
         tickets = tickets.filter(match).distinct()

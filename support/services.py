@@ -14,18 +14,18 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
-from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import PanelError
 from core.money import money_str
-from orders.models import Order
-from orders.services.alerts import alert_recipients
-from orders.services.ordering import order_cancel_refund, order_cancel_request, refill_request
+from orders.models import Alert, Order
+from orders.services.alerts import staff_email
+from orders.services.dripfeed import customer_order_cancel
+from orders.services.ordering import order_cancel_refund, refill_request
 from support.attachments import CleanImage, attachments_clean
-from support.models import Notification, Ticket, TicketAttachment, TicketMessage
+from support.models import AlertRelay, Notification, Ticket, TicketAttachment, TicketMessage
 from support.selectors import can_handle_tickets, ticket_handlers
 from support.telegram import TelegramError, telegram_configured, telegram_send
 
@@ -359,7 +359,7 @@ def ticket_order_action(*, staff, ticket_id: int, order_id: int, action: str) ->
         refill = refill_request(user=ticket.user, order_id=order_id)
         text = _("Refill %(refill)s requested for order %(order)s.") % {"refill": refill.pk, "order": order_id}
     elif action == "cancel":
-        order = order_cancel_request(user=ticket.user, order_id=order_id)
+        order = customer_order_cancel(user=ticket.user, order_id=order_id)
         if order.status == Order.Status.CANCELED:
             text = _("Order %(order)s cancelled and %(amount)s %(currency)s refunded.") % {
                 "order": order_id,
@@ -391,14 +391,9 @@ def staff_notify(subject: str, text: str) -> dict[str, bool]:
     logged and reported in the answer, never raised, so one dead channel does not hide the other.
     """
     outcome: dict[str, bool] = {}
-    recipients = alert_recipients()
-    if recipients:
-        try:
-            send_mail(f"[{settings.PANEL_NAME}] {subject}", text, settings.DEFAULT_FROM_EMAIL, recipients)
-            outcome["email"] = True
-        except Exception:
-            logger.exception("staff e-mail %r failed", subject)
-            outcome["email"] = False
+    sent = staff_email(subject=f"[{settings.PANEL_NAME}] {subject}", text=text)
+    if sent is not None:
+        outcome["email"] = sent
     if telegram_configured():
         try:
             telegram_send(text=f"{subject}\n\n{text}")
@@ -407,3 +402,28 @@ def staff_notify(subject: str, text: str) -> dict[str, bool]:
             logger.warning("staff Telegram message %r failed: %s", subject, error.message)
             outcome["telegram"] = False
     return outcome
+
+
+def alerts_relay_to_telegram() -> int:
+    """Post each open operator alert to the staff Telegram chat once; how many were posted.
+
+    A relay row is claimed with a conditional UPDATE before the post, so two runs at once never
+    post one alert twice; a failed post releases its claim and the next run tries again.
+    """
+    if not telegram_configured():
+        return 0
+    fresh = Alert.objects.filter(resolved_at__isnull=True, telegram_relay__isnull=True).values_list("pk", flat=True)
+    AlertRelay.objects.bulk_create([AlertRelay(alert_id=pk) for pk in fresh], ignore_conflicts=True)
+    posted = 0
+    for relay in AlertRelay.objects.filter(sent_at__isnull=True).select_related("alert").order_by("pk"):
+        if not AlertRelay.objects.filter(pk=relay.pk, sent_at__isnull=True).update(sent_at=timezone.now()):
+            continue
+        alert = relay.alert
+        try:
+            telegram_send(text=f"[{settings.PANEL_NAME}] {alert.get_kind_display()}\n\n{alert.message}")
+        except TelegramError as error:
+            AlertRelay.objects.filter(pk=relay.pk).update(sent_at=None)
+            logger.warning("alert %s could not be posted to Telegram: %s", alert.pk, error.message)
+            break
+        posted += 1
+    return posted

@@ -16,8 +16,9 @@ from core.errors import PanelError
 from core.money import money_str
 from core.staff import staff_permission_required
 from orders.models import Order
+from orders.rules import order_can_cancel, order_can_refill
+from orders.selectors import orders_last_refill
 from orders.services.ordering import STAFF_CANCELLABLE
-from orders.services.transitions import UPSTREAM_ACTIVE
 from support.forms import TicketAssignForm, TicketReplyForm
 from support.models import Ticket
 from support.selectors import (
@@ -40,7 +41,6 @@ from support.services import (
 from support.views import form_error
 
 QUEUE_PER_PAGE = 50
-S = Order.Status
 
 
 def handler_required(view):
@@ -96,13 +96,13 @@ def _ticket(ticket_id: int) -> Ticket:
 
 def _order_rows(ticket: Ticket, *, may_refund: bool) -> list[Order]:
     rows = list(ticket.orders.select_related("service").order_by("pk"))
+    last = orders_last_refill(orders=rows)
     for order in rows:
         order.charge_shown = money_str(order.charge)
         order.refunded_shown = money_str(order.refunded)
-        order.can_refill = order.service.refill and order.status in (S.COMPLETED, S.PARTIAL)
-        order.can_cancel = order.cancel_requested_at is None and (
-            order.status == S.AWAITING or (order.service.cancel and order.status in (S.PLACING, *UPSTREAM_ACTIVE))
-        )
+        # The customer's own rules (orders.rules): staff ask on their behalf.
+        order.can_refill = order_can_refill(order=order, last_refill=last.get(order.pk))
+        order.can_cancel = order_can_cancel(order=order)
         order.can_cancel_refund = may_refund and order.status in STAFF_CANCELLABLE
         order.refund_needs_permission = not may_refund and order.status in STAFF_CANCELLABLE
     return rows

@@ -4,7 +4,7 @@ from celery import shared_task
 
 from orders.tasks import periodic_lock
 from support.notifications import notifications_collect, notifications_send
-from support.services import staff_notify
+from support.services import alerts_relay_to_telegram, staff_notify
 
 
 @shared_task
@@ -26,3 +26,10 @@ def notifications_send_task() -> int:
 @shared_task
 def staff_notify_task(subject: str, text: str) -> dict:
     return staff_notify(subject, text)
+
+
+@shared_task
+def alerts_telegram_task() -> int:
+    """Beat: post new operator alerts to the staff Telegram chat (when one is configured)."""
+    with periodic_lock("alerts-telegram") as acquired:
+        return alerts_relay_to_telegram() if acquired else 0

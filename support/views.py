@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.errors import PanelError
+from core.ids import id_parse
 from orders.models import ServiceChange
 from orders.selectors import services_for_sale
 from support.forms import NotificationPreferenceForm, TicketOpenForm, TicketReplyForm
@@ -43,8 +44,9 @@ def tickets(request: HttpRequest) -> HttpResponse:
 @login_required
 def ticket_new(request: HttpRequest) -> HttpResponse:
     initial = {}
-    if request.GET.get("order", "").isdigit():
-        initial = {"orders": request.GET["order"], "subject_type": Ticket.SubjectType.ORDER_OTHER}
+    order_id = id_parse(request.GET.get("order", ""))
+    if order_id is not None:
+        initial = {"orders": str(order_id), "subject_type": Ticket.SubjectType.ORDER_OTHER}
     form = TicketOpenForm(request.POST or None, request.FILES or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

@@ -35,6 +35,9 @@ os.environ.setdefault("PROVIDER_ALLOW_PRIVATE_URLS", "1")
 
 from panel.settings import *  # noqa: E402,F403
 
+# Django's test client calls itself "testserver"; production never answers to that name.
+ALLOWED_HOSTS = [*ALLOWED_HOSTS, "testserver"]  # noqa: F405
+
 # Live-server threads must not keep connections open past their request: the test database
 # is dropped at the end.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405

@@ -33,7 +33,7 @@ from billing.gateways import (
     decimal_text,
     exact_decimal,
 )
-from billing.gateways.jsontext import dumps_php, loads_raw
+from billing.gateways.jsontext import dumps_php, json_text_field, loads_raw
 from billing.http import gateway_request
 from core.money import money_parse, money_round
 
@@ -105,12 +105,7 @@ class CryptomusGateway:
         return Invoice(redirect=Redirect(url=url), gateway_reference=uuid)
 
     def notification_reference(self, *, notification: Notification) -> str | None:
-        try:
-            data = json.loads(notification.body)
-        except ValueError:
-            return None
-        reference = data.get("order_id") if isinstance(data, dict) else None
-        return reference if isinstance(reference, str) else None
+        return json_text_field(notification.body, "order_id")
 
     def notification_verify(self, *, notification: Notification, credentials, deposit) -> PaymentState:
         api_key = credentials.get("api_key", "")

@@ -19,6 +19,17 @@ def loads_raw(body: bytes | str) -> Any:
     return json.loads(body, parse_float=RawNumber, parse_int=RawNumber, parse_constant=_refuse_constant)
 
 
+def json_text_field(body: bytes | str, name: str) -> str | None:
+    """A text field of a JSON object body (our deposit reference in a notification), or None when the body is
+    not JSON, not an object, or the field is not text."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    value = data.get(name) if isinstance(data, dict) else None
+    return value if isinstance(value, str) else None
+
+
 def dumps_php(value: Any) -> str:
     """PHP `json_encode($value, JSON_UNESCAPED_UNICODE)`: compact, `\\/` for slashes, U+2028/2029 escaped."""
     return _dumps(value, sort_keys=False, php=True)

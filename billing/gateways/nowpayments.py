@@ -31,7 +31,7 @@ from billing.gateways import (
     Redirect,
     exact_decimal,
 )
-from billing.gateways.jsontext import dumps_js_sorted, loads_raw
+from billing.gateways.jsontext import dumps_js_sorted, json_text_field, loads_raw
 from billing.http import gateway_request
 from core.money import money_parse, money_round
 
@@ -90,12 +90,7 @@ class NowPaymentsGateway:
         return Invoice(redirect=Redirect(url=url), gateway_reference=str(invoice_id)[:128])
 
     def notification_reference(self, *, notification: Notification) -> str | None:
-        try:
-            data = json.loads(notification.body)
-        except ValueError:
-            return None
-        reference = data.get("order_id") if isinstance(data, dict) else None
-        return reference if isinstance(reference, str) else None
+        return json_text_field(notification.body, "order_id")
 
     def notification_verify(self, *, notification: Notification, credentials, deposit) -> PaymentState:
         secret = credentials.get("ipn_secret", "")

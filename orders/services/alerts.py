@@ -24,6 +24,7 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
+from core.ids import id_parse
 from orders.models import Alert, Order, OrderEvent, Service
 from orders.services.transitions import ACTIVE, UPSTREAM_ACTIVE
 from providers.models import Provider, ProviderService
@@ -221,6 +222,24 @@ def alert_recipients() -> list[str]:
     return sorted(set(staff.values_list("email", flat=True)))
 
 
+def staff_email(*, subject: str, text: str, recipients: list[str] | None = None) -> bool | None:
+    """E-mail the staff who get alerts (`alert_recipients`, unless given): True once sent, False when the
+    mail backend failed (logged, never raised), None when there is nobody to e-mail.
+
+    The one way the panel e-mails its operators: the alert digest here, `support.services.staff_notify`.
+    """
+    recipients = alert_recipients() if recipients is None else recipients
+    if not recipients:
+        return None
+    try:
+        send_mail(subject, text, settings.DEFAULT_FROM_EMAIL, recipients)
+    except Exception:
+        # Any backend failure (SMTP refused, a timeout): the caller decides whether to try again.
+        logger.exception("staff e-mail %r could not be sent", subject)
+        return False
+    return True
+
+
 def _alert_email(alerts: list[Alert]) -> tuple[str, str]:
     kinds = sorted({alert.get_kind_display() for alert in alerts})
     subject = f"{len(alerts)} new alert{'s' if len(alerts) != 1 else ''}: {', '.join(kinds)}"
@@ -260,12 +279,8 @@ def alerts_notify(*, now: datetime | None = None) -> int:
         if not alerts:
             return 0
         subject, body = _alert_email(alerts)
-        try:
-            send_mail(subject, body, None, recipients)
-        except Exception:
-            # Any backend failure (SMTP refused, a timeout): nothing is marked, the next run sends again.
-            logger.exception("alerts: the e-mail to staff could not be sent")
-            return 0
+        if not staff_email(subject=subject, text=body, recipients=recipients):
+            return 0  # nothing is marked: the next run sends again
         Alert.objects.filter(pk__in=[alert.pk for alert in alerts]).update(notified_at=now)
     return len(alerts)
 
@@ -283,5 +298,5 @@ def alerts_open() -> list[dict]:
     for alert in Alert.objects.filter(resolved_at__isnull=True).order_by("-first_seen_at", "-pk")[:100]:
         model, _, pk = alert.subject.partition(":")
         page = ADMIN_PAGES.get(model)
-        rows.append({"alert": alert, "url": reverse(page, args=[pk]) if page and pk.isdigit() else ""})
+        rows.append({"alert": alert, "url": reverse(page, args=[pk]) if page and id_parse(pk) is not None else ""})
     return rows

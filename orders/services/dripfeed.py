@@ -23,9 +23,11 @@ from django.utils.translation import gettext
 from billing.models import LedgerEntry
 from billing.services import balance_credit
 from core.errors import PanelError
+from core.ids import id_parse
 from core.money import money_round, partial_refund
 from orders.models import Order
 from orders.order_fields import OrderInvalid
+from orders.rules import order_can_cancel, order_cancel_pending
 from orders.services.ordering import order_cancel_request, order_placement_queue
 from orders.services.transitions import ACTIVE, FINAL, UPSTREAM_ACTIVE, Move, orders_transition
 
@@ -142,10 +144,10 @@ def dripfeed_cancel(*, user, order: Order) -> Order:
     """Stop the runs not yet placed and refund them now; ask the provider to cancel the runs under way."""
     with transaction.atomic():
         parent = Order.objects.select_for_update().select_related("service").get(pk=order.pk)
-        if parent.status not in ACTIVE:
-            raise OrderInvalid(gettext("The order cannot be cancelled now."))
-        if parent.runs_stopped:
+        if order_cancel_pending(order=parent):
             raise OrderInvalid(gettext("Cancellation of this order was already requested."))
+        if not order_can_cancel(order=parent):
+            raise OrderInvalid(gettext("The order cannot be cancelled now."))
         unplaced = parent.runs - parent.runs_placed
         running = list(
             Order.objects.filter(parent=parent, status__in=(S.AWAITING, S.PLACING, *UPSTREAM_ACTIVE)).values_list(
@@ -183,10 +185,9 @@ def dripfeed_cancel(*, user, order: Order) -> Order:
 
 def customer_order_cancel(*, user, order_id: object) -> Order:
     """A customer's cancel: a drip-feed run by the panel stops its runs; any other follows `order_cancel_request`."""
-    try:
-        pk = int(str(order_id).strip())
-    except ValueError:
-        raise OrderInvalid(gettext("Incorrect order ID")) from None
+    pk = id_parse(order_id)
+    if pk is None:
+        raise OrderInvalid(gettext("Incorrect order ID"))
     order = Order.objects.filter(pk=pk, user=user).only("pk", "dripfeed_by_panel", "parent_id").first()
     if order is None or order.parent_id is not None:
         raise OrderInvalid(gettext("Incorrect order ID"))

@@ -2,7 +2,6 @@
 
 import hashlib
 import logging
-from datetime import timedelta
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
@@ -12,11 +11,13 @@ from django.utils.translation import gettext, gettext_lazy
 from billing.errors import InsufficientFunds
 from billing.services import balance_debit
 from core.errors import PanelError
+from core.ids import id_parse
 from orders.models import Order, Refill, Service, ServiceAlternative
 from orders.order_fields import Code, OrderInvalid
 from orders.order_types import order_fields_clean
 from orders.pricing import MONEY_CEILING, order_price, price_list_for
-from orders.services.transitions import ACTIVE, UPSTREAM_ACTIVE, StatusChanged, order_transition
+from orders.rules import CANCEL_REQUESTABLE, order_cancel_pending, order_refill_refusal, refill_wait
+from orders.services.transitions import ACTIVE, StatusChanged, order_transition
 
 logger = logging.getLogger(__name__)
 
@@ -144,10 +145,9 @@ def _link_guard_lock(*, user_id: int, link: str) -> None:
 def _service_for_sale(service_id: object, *, kind: str | None) -> Service:
     wrong = "Incorrect product ID" if kind == Service.Kind.PRODUCT else "Incorrect service ID"
     field = "product" if kind == Service.Kind.PRODUCT else "service"
-    try:
-        pk = int(str(service_id).strip())
-    except ValueError:
-        raise OrderInvalid(wrong, field=field, code=Code.UNKNOWN_SERVICE) from None
+    pk = id_parse(service_id)
+    if pk is None:
+        raise OrderInvalid(wrong, field=field, code=Code.UNKNOWN_SERVICE)
     filters = {"pk": pk, "is_enabled": True, "provider__is_active": True}
     if kind:
         filters["kind"] = kind
@@ -168,65 +168,23 @@ def order_placement_queue(*, order_id: int) -> None:
         logger.exception("could not queue order %s; the sweep will pick it up", order_id)
 
 
-REFILL_COOLDOWN = timedelta(hours=24)
-
-
-def order_refill_guarantee_end(*, order: Order):
-    """When a finished order's refill guarantee ends (its service's refill days after it finished); None: no end."""
-    days = order.service.refill_days
-    if days is None or order.finished_at is None:
-        return None
-    return order.finished_at + timedelta(days=days)
-
-
-def order_can_refill(*, order: Order, now=None) -> bool:
-    """What the refill button shows: refill offered, the order finished, its guarantee running."""
-    if (
-        not order.service.refill
-        or order.dripfeed_by_panel
-        or order.status
-        not in (
-            Order.Status.COMPLETED,
-            Order.Status.PARTIAL,
-        )
-    ):
-        return False
-    ends = order_refill_guarantee_end(order=order)
-    return ends is None or (now or timezone.now()) <= ends
-
-
 def refill_request(*, user, order_id: object) -> Refill:
     """A customer asks for a refill of a completed order; it is sent upstream by the next cycle."""
     order = _customer_order(user=user, order_id=order_id)
     if order.parent_id is not None:
         raise OrderInvalid(gettext("Incorrect order ID"))
-    if not order.service.refill:
-        raise OrderInvalid(gettext("Refill is disabled for this service"))
-    if order.dripfeed_by_panel:
-        raise OrderInvalid(gettext("Refill is not available for a drip-feed run by the panel: ask our support."))
-    if order.status not in (Order.Status.COMPLETED, Order.Status.PARTIAL):
-        raise OrderInvalid(gettext("The order is not completed"))
-    ends = order_refill_guarantee_end(order=order)
-    if ends is not None and timezone.now() > ends:
-        raise OrderInvalid(
-            gettext("The refill guarantee of %(days)s days ended on %(date)s.")
-            % {"days": order.service.refill_days, "date": f"{timezone.localtime(ends):%Y-%m-%d}"}
-        )
+    refusal = order_refill_refusal(order=order)
+    if refusal:
+        raise OrderInvalid(refusal)
     with transaction.atomic():
         # The lock makes "one open refill per order" and the cooldown hold under concurrent requests.
         Order.objects.select_for_update().filter(pk=order.pk).first()
-        last = order.refills.order_by("-created_at").first()
-        if last is not None and last.status in Refill.OPEN:
+        wait = refill_wait(last_refill=order.refills.order_by("-created_at").first())
+        if wait is not None and wait.open:
             raise OrderInvalid(gettext("A refill of this order is already in progress."))
-        if last is not None and last.created_at > timezone.now() - REFILL_COOLDOWN:
+        if wait is not None:
             raise OrderInvalid(gettext("A refill of this order was requested less than 24 hours ago."))
         return Refill.objects.create(order=order, user=user)
-
-
-# Statuses in which a customer's cancel is recorded for the workers: an order still awaiting
-# (a refused connection put it back) is cancelled by the worker that claims it, before it sends
-# anything; one being placed or running is cancelled at the provider once it has an upstream id.
-CANCEL_REQUESTABLE = (Order.Status.AWAITING, Order.Status.PLACING, *UPSTREAM_ACTIVE)
 
 
 def order_cancel_request(*, user, order_id: object) -> Order:
@@ -257,17 +215,16 @@ def order_cancel_request(*, user, order_id: object) -> Order:
     ).update(cancel_requested_at=timezone.now())
     order.refresh_from_db()
     if not requested:
-        if order.cancel_requested_at is not None and order.status in ACTIVE:
+        if order_cancel_pending(order=order):
             raise OrderInvalid(gettext("Cancellation of this order was already requested."))
         raise OrderInvalid(gettext("The order cannot be cancelled now."))
     return order
 
 
 def _customer_order(*, user, order_id: object) -> Order:
-    try:
-        pk = int(str(order_id).strip())
-    except ValueError:
-        raise OrderInvalid(gettext("Incorrect order ID")) from None
+    pk = id_parse(order_id)
+    if pk is None:
+        raise OrderInvalid(gettext("Incorrect order ID"))
     order = Order.objects.select_related("service").filter(pk=pk, user=user).first()
     if order is None:
         raise OrderInvalid(gettext("Incorrect order ID"))

@@ -133,3 +133,15 @@ def test_the_webhook_log_is_read_only_for_operators(admin_client, cryptomus):
 def test_the_deposit_admin_lists_huge_and_odd_rows_without_error(admin_client, customer, bank):
     FundsRequest.objects.create(user=customer, method=bank, amount=Decimal("999999999999999.99999"), note="x" * 255)
     assert admin_client.get(reverse("admin:billing_fundsrequest_changelist")).status_code == 200
+
+
+def test_the_webhook_log_records_the_address_the_trusted_proxy_saw(client, cryptomus, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    client.post(
+        "/payments/webhook/cryptomus/",
+        data=b"{}",
+        content_type="application/json",
+        REMOTE_ADDR="10.0.0.2",
+        HTTP_X_FORWARDED_FOR="198.51.100.7, 203.0.113.9",
+    )
+    assert WebhookLog.objects.get().remote_addr == "203.0.113.9"

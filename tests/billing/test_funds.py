@@ -58,6 +58,17 @@ def test_a_rejected_request_cannot_be_approved(bank):
     assert LedgerEntry.objects.count() == 0
 
 
+def test_a_bound_is_written_exactly_like_every_amount_where_money_is_decided(bank):
+    bank.min_amount, bank.max_amount = Decimal("0.125"), Decimal("99.99999")
+    bank.save()
+    user = UserFactory()
+    with pytest.raises(FundsRequestInvalid, match=r"^The minimum for Bank transfer is 0\.125\.$"):
+        funds_request_create(user_id=user.pk, method_id=bank.pk, amount=Decimal("0.12"))
+    # Rounded to two places this would read 100.00, an amount the method refuses.
+    with pytest.raises(FundsRequestInvalid, match=r"^The maximum for Bank transfer is 99\.99999\.$"):
+        funds_request_create(user_id=user.pk, method_id=bank.pk, amount=Decimal("100"))
+
+
 def test_requests_below_the_minimum_above_the_maximum_or_with_bad_amounts_are_refused(bank):
     user = UserFactory()
     with pytest.raises(FundsRequestInvalid, match=r"The minimum for Bank transfer is 5\.00"):

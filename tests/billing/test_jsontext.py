@@ -1,6 +1,8 @@
 """Re-encoding bodies exactly as the gateways did before signing them."""
 
-from billing.gateways.jsontext import dumps_js_sorted, dumps_php, loads_raw
+import pytest
+
+from billing.gateways.jsontext import dumps_js_sorted, dumps_php, json_text_field, loads_raw
 
 
 def test_php_encoding_escapes_slashes_keeps_unicode_and_numbers_as_written():
@@ -20,3 +22,17 @@ def test_loads_raw_refuses_non_json_constants():
 
     with pytest.raises(ValueError):
         loads_raw('{"a": NaN}')
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b'{"order_id": "dep_1", "x": 1}', "dep_1"),
+        (b'{"order_id": 5}', None),
+        (b'["order_id"]', None),
+        (b"not json", None),
+        (b"[" * 100_000, None),
+    ],
+)
+def test_a_notifications_reference_is_a_text_field_of_a_json_object_or_nothing(body, expected):
+    assert json_text_field(body, "order_id") == expected

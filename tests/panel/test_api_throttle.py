@@ -3,8 +3,8 @@ from urllib.parse import urlencode
 import pytest
 from django.core.cache import cache
 
-from panel.api import throttle_rate_parse
 from panel.services import api_key_rotate
+from panel.throttling import throttle_rate_parse
 from tests.panel.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -49,7 +49,7 @@ def test_concurrent_hits_all_count_in_redis(settings):
 
     from django.test import RequestFactory
 
-    from panel.api import ApiIpThrottle
+    from panel.throttling import ApiIpThrottle
 
     settings.API_THROTTLE_IP_RATE = "20/min"
     request = RequestFactory().post("/api/v2", REMOTE_ADDR="203.0.113.9")
@@ -103,7 +103,7 @@ def test_behind_one_proxy_the_address_it_saw_counts_not_what_the_client_wrote(cl
 
 
 def test_the_client_address_rule(rf, settings):
-    from panel.client_ip import client_ip
+    from core.client_ip import client_ip
 
     request = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="1.1.1.1, 203.0.113.7, 10.0.0.1")
     settings.TRUSTED_PROXY_COUNT = 0

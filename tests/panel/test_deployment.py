@@ -168,3 +168,18 @@ def test_compose_publishes_web_on_loopback_only_behind_one_trusted_proxy():
     assert environment["TRUSTED_PROXY_COUNT"] == "${TRUSTED_PROXY_COUNT:-1}"
     assert environment["SECURE_PROXY_SSL_HEADER"] == "1"
     assert "EMAIL_BACKEND" in environment and "EMAIL_HOST" in environment
+
+
+def test_the_default_hosts_are_this_machine_only_without_the_test_clients_name():
+    env = {key: value for key, value in PRODUCTION_ENV.items() if key != "ALLOWED_HOSTS"}
+    clean = {key: value for key, value in os.environ.items() if key != "ALLOWED_HOSTS"}
+    result = subprocess.run(
+        [sys.executable, "-c", "from django.conf import settings; print(settings.ALLOWED_HOSTS)"],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "panel.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['localhost', '127.0.0.1', '[::1]']"

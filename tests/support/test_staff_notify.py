@@ -83,3 +83,60 @@ def test_a_dead_telegram_does_not_stop_the_e_mail(telegram, settings):
     responses.post(URL, status=502, body="Bad Gateway")
     assert staff_notify("Alert", "text") == {"email": True, "telegram": False}
     assert len(mail.outbox) == 1
+
+
+def _alert(subject: str, **fields):
+    from django.utils import timezone
+
+    from orders.models import Alert
+
+    now = timezone.now()
+    return Alert.objects.create(
+        kind=Alert.Kind.LOW_BALANCE,
+        subject=subject,
+        message=f"{subject} is low",
+        first_seen_at=now,
+        last_seen_at=now,
+        **fields,
+    )
+
+
+@pytest.mark.django_db
+@responses.activate
+def test_each_open_operator_alert_is_posted_to_telegram_once(telegram):
+    from django.utils import timezone
+
+    from support.services import alerts_relay_to_telegram
+
+    responses.post(URL, json={"ok": True})
+    _alert("provider:1")
+    _alert("provider:2")
+    _alert("provider:3", resolved_at=timezone.now())
+    assert alerts_relay_to_telegram() == 2
+    assert alerts_relay_to_telegram() == 0
+    texts = sorted(json.loads(call.request.body)["text"] for call in responses.calls)
+    assert len(texts) == 2 and "provider:1 is low" in texts[0] and "provider:2 is low" in texts[1]
+
+
+@pytest.mark.django_db
+@responses.activate
+def test_an_alert_telegram_refused_is_posted_again_on_the_next_run(telegram):
+    from support.services import alerts_relay_to_telegram
+
+    responses.post(URL, status=502, body="bad gateway")
+    _alert("provider:9")
+    assert alerts_relay_to_telegram() == 0
+    responses.replace(responses.POST, URL, json={"ok": True})
+    assert alerts_relay_to_telegram() == 1
+    assert alerts_relay_to_telegram() == 0
+
+
+@pytest.mark.django_db
+def test_without_a_telegram_chat_alerts_are_left_to_the_e_mail(settings):
+    from support.models import AlertRelay
+    from support.services import alerts_relay_to_telegram
+
+    settings.TELEGRAM_BOT_TOKEN = ""
+    _alert("provider:4")
+    assert alerts_relay_to_telegram() == 0
+    assert not AlertRelay.objects.exists()

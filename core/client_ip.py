@@ -1,4 +1,4 @@
-"""The client's address, for throttles and login lockouts: one rule, so they never disagree."""
+"""The client's address, for throttles, login lockouts and the webhook log: one rule, so they never disagree."""
 
 import ipaddress
 
