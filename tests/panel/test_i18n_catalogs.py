@@ -8,6 +8,7 @@ translate. English is the source language: it has no catalog.
 
 import gettext
 import io
+import re
 from functools import cache
 from pathlib import Path
 
@@ -112,6 +113,21 @@ def test_every_catalog_is_well_formed(locale):
     assert dict(catalog.mime_headers)["Content-Type"].lower() == "text/plain; charset=utf-8"
     errors = [(entry.id, [str(error) for error in errs]) for entry, errs in catalog.check()]
     assert errors == [], "placeholders or plural forms that differ from the English message"
+
+
+# What a translation must carry over untouched: %(name)s and {name} placeholders, and HTML tags.
+KEPT = re.compile(r"%\(\w+\)s|\{\w+\}|<[^>]+>")
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_translations_keep_the_placeholders_and_tags_of_the_english(locale):
+    problems = []
+    for entry in catalog_of(locale):
+        ids = entry.id if isinstance(entry.id, tuple) else (entry.id,)
+        forms = entry.string if isinstance(entry.string, tuple) else (entry.string,)
+        wanted = sorted(KEPT.findall(ids[-1]))
+        problems += [(ids[0], form) for form in forms if entry.id and sorted(KEPT.findall(form)) != wanted]
+    assert problems == []
 
 
 @pytest.mark.parametrize("locale", LOCALES)
