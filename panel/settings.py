@@ -159,10 +159,10 @@ AUTH_PASSWORD_VALIDATORS = [
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 # The customer pages, messages and e-mails speak these languages (catalogs under locale/); staff
-# pages stay English and /api/v2 always answers in English, the words its clients match. A visitor
-# gets the browser's language (zh-TW and zh-HK find zh-hant), the switcher's choice is kept in a
-# cookie and on the account, and LANGUAGE_CODE is the language for everyone else: browsers asking
-# for none of these, and e-mails to accounts that never chose one.
+# pages may stay English (Django translates its admin), and /api/v2 always answers in English, the
+# words its clients match. A visitor gets the browser's language (zh-TW and zh-HK find zh-hant), the
+# switcher's choice is kept in a cookie and on the account, and LANGUAGE_CODE is the language for
+# everyone else: browsers asking for none of these, and e-mails to accounts that never chose one.
 LANGUAGES = [("en", "English"), ("zh-hant", "Traditional Chinese"), ("ru", "Russian"), ("es", "Spanish")]
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en").lower()
 if LANGUAGE_CODE not in dict(LANGUAGES):
