@@ -79,6 +79,11 @@ def main() -> int:
         ("admin ledger: search", reverse("admin:billing_ledgerentry_changelist") + "?q=customer1"),
         ("admin customers", reverse("admin:panel_user_changelist")),
         ("admin customers: search", reverse("admin:panel_user_changelist") + "?q=customer4242"),
+        ("admin home (dashboard)", reverse("admin:index")),
+        ("admin orders: search by customer", reverse("admin:orders_order_changelist") + "?q=customer4242"),
+        ("admin orders: provider filter", reverse("admin:orders_order_changelist") + "?provider__id__exact=1"),
+        ("admin customer page (50,000 orders)", reverse("admin:panel_user_change", args=[heavy.pk])),
+        ("admin services", reverse("admin:orders_service_changelist")),
     ]
 
     rows, failures = [], 0

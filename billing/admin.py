@@ -11,10 +11,12 @@ them). Actions call `billing.services` and report each row's outcome.
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from unfold.admin import ModelAdmin, TabularInline
 
 from billing.errors import GatewayError
 from billing.gateways import gateway_choices, gateway_classes, gateway_for
@@ -36,19 +38,25 @@ from billing.services import (
     funds_request_approve,
     funds_request_reject,
 )
+from core.admin import BigListMixin, Exact, Number, Related
 from core.errors import PanelError
 from core.staff import admin_permission_view
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(admin.ModelAdmin):
+class LedgerEntryAdmin(BigListMixin, ModelAdmin):
     """Read only: money moves through the billing services (see the user's Credit / debit)."""
 
     list_display = ("id", "created_at", "user", "kind", "amount", "balance_after", "reference", "memo", "created_by")
     list_filter = ("kind", "created_at")
-    search_fields = ("user__username", "reference", "memo")
+    search_rules = (
+        Number("id", "entry id"),
+        Related("user", "username", "customer"),
+        # The unique (kind, reference) index serves a reference once every kind is named in front of it.
+        Exact("reference", "reference", also=Q(kind__in=LedgerEntry.Kind.values)),
+    )
+    search_help_text = "A customer's username, an exact reference (order:42) or an entry id."
     list_select_related = ("user", "created_by")
-    date_hierarchy = "created_at"
 
     def has_add_permission(self, request):
         return False
@@ -153,7 +161,7 @@ for _cls in gateway_classes():
 
 
 @admin.register(PaymentMethod)
-class PaymentMethodAdmin(admin.ModelAdmin):
+class PaymentMethodAdmin(ModelAdmin):
     form = PaymentMethodForm
     list_display = ("name", "gateway", "min_amount", "max_amount", "fee_percent", "bonus_percent", "is_active")
     list_editable = ("is_active",)
@@ -250,11 +258,11 @@ class PaymentMethodAdmin(admin.ModelAdmin):
 
 
 @admin.register(DepositBonusTier)
-class DepositBonusTierAdmin(admin.ModelAdmin):
+class DepositBonusTierAdmin(ModelAdmin):
     list_display = ("min_amount", "percent")
 
 
-class WebhookLogInline(admin.TabularInline):
+class WebhookLogInline(TabularInline):
     model = WebhookLog
     fields = ("received_at", "gateway", "outcome", "http_status", "message")
     readonly_fields = fields
@@ -267,7 +275,7 @@ class WebhookLogInline(admin.TabularInline):
 
 
 @admin.register(FundsRequest)
-class FundsRequestAdmin(admin.ModelAdmin):
+class FundsRequestAdmin(ModelAdmin):
     list_display = (
         "id",
         "created_at",
@@ -347,7 +355,7 @@ class FundsRequestAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookLog)
-class WebhookLogAdmin(admin.ModelAdmin):
+class WebhookLogAdmin(ModelAdmin):
     """Every notification received, accepted or refused: read only, for the operator's eyes."""
 
     list_display = ("received_at", "gateway", "outcome", "http_status", "deposit", "remote_addr", "message")
@@ -366,7 +374,7 @@ class WebhookLogAdmin(admin.ModelAdmin):
         return False
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ModelAdmin):
     def has_add_permission(self, request):
         return False
 
@@ -378,7 +386,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(AffiliateAccount)
-class AffiliateAccountAdmin(admin.ModelAdmin):
+class AffiliateAccountAdmin(ModelAdmin):
     """Referral codes, who referred whom, affiliate balances. Only a referrer's own commission percent is edited."""
 
     list_display = ("user", "code", "referred_by", "commission_percent", "balance", "visits", "created_at")

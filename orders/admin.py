@@ -5,14 +5,41 @@ reach the catalog, and `providers/` never imports `orders/`. Every action calls 
 declares the permission it needs (see core/staff.py); the Support group holds the order ones.
 """
 
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from functools import partial
+
 from django import forms
 from django.contrib import admin, messages
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.text import Truncator
+from unfold.admin import ModelAdmin, TabularInline
+from unfold.contrib.filters.admin import (
+    AutocompleteSelectFilter,
+    ChoicesDropdownFilter,
+    RangeDateFilter,
+    RelatedDropdownFilter,
+)
 
+from core.admin import (
+    BigListMixin,
+    Contains,
+    Exact,
+    Number,
+    Related,
+    RememberingChangeList,
+    action_confirmation,
+    action_confirmed,
+    action_report,
+    action_too_many,
+)
 from core.errors import PanelError
+from core.money import money_form_field
 from core.staff import admin_permission_view
 from orders.customer_prices import CustomerDiscount, CustomerRate
 from orders.models import Alert, Category, Order, OrderEvent, Refill, Service, ServiceAlternative, ServiceChange
@@ -25,8 +52,20 @@ from orders.services.catalog import (
 )
 from orders.services.customer_prices import discount_services_below_cost
 from orders.services.failover import service_alternative_check
-from orders.services.ordering import order_cancel_refund, order_review_attach, order_review_resend
-from orders.services.transitions import FINAL
+from orders.services.markup import services_markup_apply, services_markup_preview
+from orders.services.ordering import (
+    STAFF_CANCELLABLE,
+    order_cancel_refund,
+    order_review_attach,
+    order_review_resend,
+)
+from orders.services.outcomes import (
+    BY_HAND,
+    CANCEL_BY_HAND,
+    order_cancel_by_hand,
+    order_mark_completed,
+    order_mark_partial,
+)
 from providers.errors import ProviderError
 from providers.models import Provider, ProviderService
 from providers.services import provider_balance_check, provider_create, provider_update
@@ -84,7 +123,7 @@ class ProviderForm(forms.ModelForm):
 
 
 @admin.register(Provider)
-class ProviderAdmin(admin.ModelAdmin):
+class ProviderAdmin(ModelAdmin):
     form = ProviderForm
     list_display = (
         "name",
@@ -162,7 +201,7 @@ class ProviderAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProviderService)
-class ProviderServiceAdmin(admin.ModelAdmin):
+class ProviderServiceAdmin(ModelAdmin):
     list_display = ("service_id", "provider", "name", "type", "category", "rate", "min", "max", "is_available")
     list_filter = ("provider", "is_available", "type")
     search_fields = ("name", "service_id", "category")
@@ -175,10 +214,36 @@ class ProviderServiceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(ModelAdmin):
     list_display = ("name", "sort_order", "is_enabled")
     list_editable = ("sort_order", "is_enabled")
     search_fields = ("name",)
+
+
+class MarkupForm(forms.Form):
+    scope = forms.ChoiceField(
+        choices=[("category", "Every service of a category"), ("provider", "Every service of a provider")],
+        widget=forms.RadioSelect,
+        initial="category",
+    )
+    category = forms.ModelChoiceField(Category.objects.all(), required=False)
+    provider = forms.ModelChoiceField(Provider.objects.order_by("name"), required=False)
+    percent = forms.DecimalField(
+        max_digits=7, decimal_places=2, label="Markup %", help_text="Price = cost × (1 + markup / 100) + fixed."
+    )
+    fixed = money_form_field(required=False, initial=0, label="Fixed markup per 1,000")
+
+    def clean(self):
+        cleaned = super().clean()
+        scope = cleaned.get("scope")
+        if scope and not cleaned.get(scope):
+            self.add_error(scope, f"Choose the {scope}.")
+        cleaned["fixed"] = cleaned.get("fixed") or Decimal("0")
+        return cleaned
+
+    def scope_kwargs(self) -> dict:
+        scope = self.cleaned_data["scope"]
+        return {f"{scope}_id": self.cleaned_data[scope].pk}
 
 
 class ServiceAlternativeForm(forms.ModelForm):
@@ -197,7 +262,7 @@ class ServiceAlternativeForm(forms.ModelForm):
         return cleaned
 
 
-class ServiceAlternativeInline(admin.TabularInline):
+class ServiceAlternativeInline(TabularInline):
     """Failover: where an order goes when the providers before it refuse it. Editing it takes the
     ServiceAlternative permissions (add, change, delete) on top of change_service."""
 
@@ -211,24 +276,34 @@ class ServiceAlternativeInline(admin.TabularInline):
 
 
 @admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin):
+class ServiceAdmin(ModelAdmin):
     list_display = (
         "id",
-        "name",
+        "name_short",
         "provider",
         "category",
-        "type",
         "cost",
-        "rate",
+        "price_display",
         "rate_override",
+        "margin",
         "min",
         "max",
         "refill",
         "cancel",
         "is_enabled",
-        "disabled_by",
     )
-    list_filter = ("provider", "category", "is_enabled", "disabled_by", "type")
+    list_display_links = ("id", "name_short")
+    list_editable = ("rate_override", "is_enabled")
+    list_filter = (
+        ("provider", RelatedDropdownFilter),
+        ("category", RelatedDropdownFilter),
+        "is_enabled",
+        "disabled_by",
+        "refill",
+        "cancel",
+    )
+    list_filter_submit = True
+    list_per_page = 50
     search_fields = ("name", "provider_service__service_id")
     list_select_related = ("provider", "category")
     readonly_fields = (
@@ -259,6 +334,74 @@ class ServiceAdmin(admin.ModelAdmin):
     actions = ["enable", "disable"]
     inlines = [ServiceAlternativeInline]
 
+    class Media:
+        css = {"all": ("orders/console.css",)}
+
+    def get_urls(self):
+        return [
+            path(
+                "markup/",
+                admin_permission_view(self, self.markup_view, "orders.change_service"),
+                name="orders_service_markup",
+            ),
+        ] + super().get_urls()
+
+    def get_changelist(self, request, **kwargs):
+        return RememberingChangeList
+
+    def changelist_view(self, request, extra_context=None):
+        markup = reverse("admin:orders_service_markup") if request.user.has_perm("orders.change_service") else None
+        return super().changelist_view(request, {**(extra_context or {}), "markup_url": markup})
+
+    @admin.display(description="Name", ordering="name")
+    def name_short(self, obj):
+        return format_html('<span title="{}">{}</span>', obj.name, Truncator(obj.name).chars(40))
+
+    @admin.display(description="Price")
+    def price_display(self, obj):
+        return obj.price
+
+    @admin.display(description="Margin")
+    def margin(self, obj):
+        """What we keep of the price, in percent (of the price customers pay)."""
+        if not obj.price:
+            return "-"
+        margin = (obj.price - obj.cost) / obj.price * 100
+        css = "console-down" if margin < 0 else "console-up"
+        return format_html('<span class="{}">{}%</span>', css, f"{margin:.1f}")
+
+    def markup_view(self, request):
+        """Bulk markup of a category or a provider: a preview of every price first, then the change."""
+        form = MarkupForm(request.POST or None)
+        preview = None
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            arguments = {"percent": data["percent"], "fixed": data["fixed"], **form.scope_kwargs()}
+            try:
+                if "apply" in request.POST:
+                    changed = services_markup_apply(**arguments)
+                    self.message_user(
+                        request,
+                        f"{len(changed)} prices changed: {data[data['scope']]}, markup {data['percent']}% "
+                        f"+ {data['fixed']}.",
+                        messages.SUCCESS,
+                    )
+                    return redirect("admin:orders_service_changelist")
+                preview = services_markup_preview(**arguments)
+            except PanelError as error:
+                form.add_error(None, error.message)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Bulk markup",
+            "form": form,
+            "preview": preview[:MARKUP_PREVIEW_ROWS] if preview is not None else None,
+            "preview_total": len(preview) if preview is not None else 0,
+            "preview_changed": sum(1 for change in preview if change.changed) if preview is not None else 0,
+            "preview_rows": MARKUP_PREVIEW_ROWS,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/orders/service/markup.html", context)
+
     def has_add_permission(self, request):
         return False
 
@@ -277,7 +420,7 @@ class ServiceAdmin(admin.ModelAdmin):
 
 
 @admin.register(ServiceChange)
-class ServiceChangeAdmin(admin.ModelAdmin):
+class ServiceChangeAdmin(ModelAdmin):
     list_display = ("created_at", "service", "kind", "old_value", "new_value")
     list_filter = ("kind",)
 
@@ -288,7 +431,7 @@ class ServiceChangeAdmin(admin.ModelAdmin):
         return False
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(TabularInline):
     """History shown on the order page; it is written only by the services."""
 
     extra = 0
@@ -315,34 +458,106 @@ class AttachUpstreamForm(forms.Form):
     upstream_order_id = forms.CharField(max_length=64, label="The provider's order id")
 
 
+class DayRangeFilter(RangeDateFilter):
+    """Orders created from one day to another, inclusive, in the panel's time zone: `created_at >= start of the
+    first day AND < start of the day after the last`, which the index on created_at serves."""
+
+    def queryset(self, request, queryset):
+        bounds = {}
+        for suffix, lookup, shift in (("_from", "gte", 0), ("_to", "lt", 1)):
+            value = self.used_parameters.get(f"{self.parameter_name}{suffix}")
+            if value in (None, ""):
+                continue
+            try:
+                day = date.fromisoformat(str(value))
+            except ValueError:
+                return queryset.none()
+            start = datetime.combine(day + timedelta(days=shift), time.min)
+            bounds[f"{self.parameter_name}__{lookup}"] = timezone.make_aware(start)
+        return queryset.filter(**bounds)
+
+
+class ProviderFilter(RelatedDropdownFilter):
+    """By provider, through the partial index `order_provider_recent`: its condition (id > 0) is stated here."""
+
+    def queryset(self, request, queryset):
+        filtered = super().queryset(request, queryset)
+        if self.value() not in (None, "", []):
+            return filtered.filter(id__gt=0)
+        return filtered
+
+
+class OutcomeForm(forms.Form):
+    seen_status = forms.CharField(widget=forms.HiddenInput)
+    reason = forms.CharField(max_length=400, help_text="Kept in the order's history, with your name.")
+
+
+class PartialForm(OutcomeForm):
+    remains = forms.IntegerField(min_value=1, max_value=2**63 - 1, help_text="How many units were NOT delivered.")
+
+
+class CancelForm(OutcomeForm):
+    refund = money_form_field(
+        required=False, min_value=0, help_text="Empty: everything not yet refunded. Less for a partial refund."
+    )
+
+
+MARKUP_PREVIEW_ROWS = 500
+
+# url name: (permission, label, form, the statuses it applies to)
+OUTCOMES = {
+    "mark_completed": ("orders.mark_completed_order", "Mark completed", OutcomeForm, BY_HAND),
+    "mark_partial": ("orders.mark_partial_order", "Mark partial", PartialForm, BY_HAND),
+    "cancel_by_hand": ("orders.cancel_order_by_hand", "Cancel with a refund", CancelForm, CANCEL_BY_HAND),
+}
+
+
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(BigListMixin, ModelAdmin):
     list_display = (
         "id",
-        "created_at",
-        "user",
-        "service",
-        "link",
+        "customer",
+        "service_short",
+        "link_short",
         "quantity",
         "charge",
-        "refunded",
-        "status",
-        "upstream_order_id",
-        "remains",
-        "error",
+        "cost_display",
+        "status_badge",
+        "provider_order",
+        "created",
     )
-    list_filter = ("status", "provider", "created_at")
-    search_fields = ("=id", "link", "user__username", "=upstream_order_id")
+    list_display_links = ("id",)
+    list_filter = (
+        ("status", ChoicesDropdownFilter),
+        ("provider", ProviderFilter),
+        ("service", AutocompleteSelectFilter),
+        ("created_at", DayRangeFilter),
+    )
+    list_filter_submit = True
+    list_per_page = 50
+    list_before_template = "admin/orders/order/status_tabs.html"
+    change_form_before_template = "admin/orders/order/operator_actions.html"
+    search_rules = (
+        Number("id", "order id"),
+        Exact("upstream_order_id", "provider's order id"),
+        Related("user", "username", "customer"),
+        Contains("link", "link"),
+    )
+    search_help_text = "An order id, the provider's order id, a customer's username or 3+ characters of the link."
     list_select_related = ("user", "service")
-    date_hierarchy = "created_at"
     inlines = [OrderEventInline, RefillInline]
     actions = ["resend", "cancel_and_refund"]
 
+    class Media:
+        css = {"all": ("orders/console.css",)}
+
     def get_readonly_fields(self, request, obj=None):
-        fields = [f.name for f in Order._meta.fields]
-        if request.user.has_perm("orders.attach_upstream_id"):
-            fields.append("review_actions")
-        return fields
+        return [f.name for f in Order._meta.fields]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        order = Order.objects.filter(pk=object_id).first() if str(object_id).isdigit() else None
+        buttons = self.operator_buttons(order, user=request.user) if order is not None else []
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "operator_buttons": buttons})
 
     def has_add_permission(self, request):
         return False
@@ -351,12 +566,21 @@ class OrderAdmin(admin.ModelAdmin):
         return False
 
     def get_urls(self):
+        outcome_urls = [
+            path(
+                f"<int:order_id>/{name.replace('_', '-')}/",
+                admin_permission_view(self, partial(self.outcome_view, outcome=name), permission),
+                name=f"orders_order_{name}",
+            )
+            for name, (permission, *_) in OUTCOMES.items()
+        ]
         return [
             path(
                 "<int:order_id>/attach/",
                 admin_permission_view(self, self.attach_view, "orders.attach_upstream_id"),
                 name="orders_order_attach",
             ),
+            *outcome_urls,
         ] + super().get_urls()
 
     def has_resend_permission(self, request) -> bool:
@@ -365,36 +589,147 @@ class OrderAdmin(admin.ModelAdmin):
     def has_cancel_refund_permission(self, request) -> bool:
         return request.user.has_perm("orders.cancel_refund_order")
 
-    @admin.display(description="Review")
-    def review_actions(self, obj):
-        if obj.status != Order.Status.NEEDS_REVIEW:
-            return "-"
+    def changelist_view(self, request, extra_context=None):
+        current = request.GET.get("status__exact", "")
+        others = request.GET.copy()
+        for name in ("status__exact", "p"):
+            others.pop(name, None)
+        review = Order.objects.filter(status=Order.Status.NEEDS_REVIEW).count()
+        tabs = [("All", "", None)] + [
+            (label, value, review if value == Order.Status.NEEDS_REVIEW else None)
+            for value, label in Order.Status.choices
+        ]
+        status_tabs = []
+        for label, value, count in tabs:
+            query = others.copy()
+            if value:
+                query["status__exact"] = value
+            status_tabs.append(
+                {"label": label, "value": value, "count": count, "active": value == current, "query": query.urlencode()}
+            )
+        return super().changelist_view(request, {**(extra_context or {}), "status_tabs": status_tabs})
+
+    @admin.display(description="Customer", ordering="user__username")
+    def customer(self, obj):
+        return format_html('<span class="console-nowrap">{}</span>', obj.user.username)
+
+    @admin.display(description="Service")
+    def service_short(self, obj):
         return format_html(
-            '<a class="button" href="{}">Attach the provider\'s order id</a>',
-            reverse("admin:orders_order_attach", args=[obj.pk]),
+            '<span class="console-nowrap" title="{}">{}</span>', obj.service.name, Truncator(obj.service.name).chars(18)
         )
 
-    def _each(self, request, queryset, service, verb):
-        done = 0
-        for order in queryset:
+    @admin.display(description="Link")
+    def link_short(self, obj):
+        return format_html('<span class="console-link-cell" title="{}">{}</span>', obj.link, obj.link)
+
+    @admin.display(description="Cost")
+    def cost_display(self, obj):
+        """The provider's own figure once it reported one, else what we expected to pay."""
+        return obj.upstream_charge if obj.upstream_charge is not None else obj.cost
+
+    @admin.display(description="Upstream id")
+    def provider_order(self, obj):
+        return obj.upstream_order_id or "-"
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, obj):
+        return format_html('<span class="console-badge {}">{}</span>', obj.status, obj.get_status_display())
+
+    @admin.display(description="Created", ordering="created_at")
+    def created(self, obj):
+        created = timezone.localtime(obj.created_at)
+        return format_html(
+            '<span class="console-nowrap" title="{}">{}</span>',
+            date_format(created, "Y-m-d H:i:s"),
+            date_format(created, "d M H:i"),
+        )
+
+    def operator_buttons(self, obj, *, user) -> list[tuple[str, str]]:
+        """(url, label) of what this staff member may do to this order in its status."""
+        buttons = []
+        if obj.status == Order.Status.NEEDS_REVIEW and user.has_perm("orders.attach_upstream_id"):
+            buttons.append((reverse("admin:orders_order_attach", args=[obj.pk]), "Attach the provider's order id"))
+        for name, (permission, label, _, statuses) in OUTCOMES.items():
+            if obj.status in statuses and user.has_perm(permission):
+                buttons.append((reverse(f"admin:orders_order_{name}", args=[obj.pk]), label))
+        return buttons
+
+    def _run_each(self, request, queryset, *, qualifies, service, done: str, title: str, button: str):
+        """Confirm first (each order and what will happen to it), then run the service on each and say what
+        happened to every one of them."""
+        if action_too_many(self, request, queryset):
+            return None
+        orders = list(queryset.select_related("service").order_by("pk"))
+        if not action_confirmed(request):
+            plan = []
+            for order in orders:
+                why_not = qualifies(order)
+                plan.append((order, why_not or done, not why_not))
+            return action_confirmation(self, request, title=title, plan=plan, button=button)
+        outcomes = []
+        for order in orders:
+            why_not = qualifies(order)
+            if why_not:
+                outcomes.append((order, f"Left as it is: {why_not}", False))
+                continue
             try:
                 service(order_id=order.pk, staff_id=request.user.pk)
             except PanelError as error:
-                self.message_user(request, f"Order {order.pk}: {error.message}", messages.ERROR)
+                outcomes.append((order, f"Not done: {error.message}", False))
             else:
-                done += 1
-        if done:
-            self.message_user(request, f"{done} orders {verb}.")
+                outcomes.append((order, done, True))
+        action_report(self, request, outcomes)
+        return None
 
     @admin.action(description="Resend to the provider (needs review only)", permissions=["resend"])
     def resend(self, request, queryset):
-        self._each(request, queryset.filter(status=Order.Status.NEEDS_REVIEW), order_review_resend, "queued again")
+        def qualifies(order):
+            if order.status != Order.Status.NEEDS_REVIEW:
+                return f"{order.get_status_display()}, not in review"
+            return ""
+
+        return self._run_each(
+            request,
+            queryset,
+            qualifies=qualifies,
+            service=order_review_resend,
+            done="Queued again for placement",
+            title="Resend these orders to their provider?",
+            button="Resend",
+        )
 
     @admin.action(
         description="Cancel and refund in full (awaiting placement or review only)", permissions=["cancel_refund"]
     )
     def cancel_and_refund(self, request, queryset):
-        self._each(request, queryset.exclude(status__in=FINAL), order_cancel_refund, "cancelled and refunded")
+        def qualifies(order):
+            if order.status not in STAFF_CANCELLABLE:
+                return (
+                    f"{order.get_status_display()}: only orders awaiting placement or review are cancelled here; "
+                    "running orders are cancelled at the provider"
+                )
+            return ""
+
+        return self._run_each(
+            request,
+            queryset,
+            qualifies=qualifies,
+            service=order_cancel_refund,
+            done="Cancelled and refunded in full",
+            title="Cancel these orders and refund them in full?",
+            button="Cancel and refund",
+        )
+
+    def _order_page(self, request, order, *, title: str, form, template: str):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "form": form,
+            "order": order,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, template, context)
 
     def attach_view(self, request, order_id):
         order = get_object_or_404(Order, pk=order_id)
@@ -411,23 +746,54 @@ class OrderAdmin(admin.ModelAdmin):
             else:
                 self.message_user(request, f"Order {order.pk} attached; polling takes over.")
                 return redirect("admin:orders_order_change", order.pk)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"Attach the provider's order id to order {order.pk}",
-            "form": form,
-            "order": order,
-            "opts": self.model._meta,
-        }
-        return TemplateResponse(request, "admin/orders/order/attach.html", context)
+        return self._order_page(
+            request,
+            order,
+            title=f"Attach the provider's order id to order {order.pk}",
+            form=form,
+            template="admin/orders/order/attach.html",
+        )
+
+    def outcome_view(self, request, order_id, *, outcome: str):
+        """Mark completed, mark partial or cancel with a refund: one form each, through orders.services.outcomes."""
+        order = get_object_or_404(Order.objects.select_related("service", "user", "provider"), pk=order_id)
+        _, label, form_class, _ = OUTCOMES[outcome]
+        form = form_class(request.POST or None, initial={"seen_status": order.status})
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            common = {
+                "order_id": order.pk,
+                "seen_status": data["seen_status"],
+                "staff_id": request.user.pk,
+                "reason": data["reason"],
+            }
+            try:
+                if outcome == "mark_completed":
+                    done = order_mark_completed(**common)
+                elif outcome == "mark_partial":
+                    done = order_mark_partial(remains=data["remains"], **common)
+                else:
+                    done = order_cancel_by_hand(refund=data["refund"], **common)
+            except PanelError as error:
+                form.add_error(None, error.message)
+            else:
+                self.message_user(
+                    request,
+                    f"Order {done.pk}: {done.get_status_display()}, refunded {done.refunded} of {done.charge} in all.",
+                    messages.SUCCESS,
+                )
+                return redirect("admin:orders_order_change", done.pk)
+        return self._order_page(
+            request,
+            order,
+            title=f"{label}: order {order.pk}",
+            form=form,
+            template="admin/orders/order/outcome.html",
+        )
 
 
-@admin.register(Alert)
-class AlertAdmin(admin.ModelAdmin):
-    """Alerts are raised and resolved by the periodic check (orders/services/alerts.py): read only."""
-
-    list_display = ("first_seen_at", "kind", "message", "last_seen_at", "resolved_at", "notified_at")
-    list_filter = ("kind", ("resolved_at", admin.EmptyFieldListFilter))
-    search_fields = ("message", "=subject")
+class ReadOnlyAdmin(ModelAdmin):
+    """Written only by the services: staff read it."""
 
     def has_add_permission(self, request):
         return False
@@ -437,6 +803,33 @@ class AlertAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Refill)
+class RefillAdmin(BigListMixin, ReadOnlyAdmin):
+    list_display = ("id", "created_at", "order", "user", "status", "upstream_refill_id", "upstream_status", "error")
+    list_filter = ("status",)
+    list_select_related = ("user", "order")
+    search_rules = (Number("id", "refill id"), Number("order_id", "order id"), Related("user", "username", "customer"))
+    search_help_text = "A refill id, an order id or a customer's username."
+
+
+@admin.register(OrderEvent)
+class OrderEventAdmin(BigListMixin, ReadOnlyAdmin):
+    list_display = ("id", "created_at", "order", "from_status", "to_status", "actor", "reason")
+    list_filter = ("to_status",)
+    list_select_related = ("order",)
+    search_rules = (Number("order_id", "order id"),)
+    search_help_text = "An order id: its whole history."
+
+
+@admin.register(Alert)
+class AlertAdmin(ReadOnlyAdmin):
+    """Alerts are raised and resolved by the periodic check (orders/services/alerts.py): read only."""
+
+    list_display = ("first_seen_at", "kind", "message", "last_seen_at", "resolved_at", "notified_at")
+    list_filter = ("kind", ("resolved_at", admin.EmptyFieldListFilter))
+    search_fields = ("message", "=subject")
 
 
 class BelowCostFilter(admin.SimpleListFilter):
@@ -458,7 +851,7 @@ class BelowCostFilter(admin.SimpleListFilter):
 
 
 @admin.register(CustomerDiscount)
-class CustomerDiscountAdmin(admin.ModelAdmin):
+class CustomerDiscountAdmin(ModelAdmin):
     """A customer's percent off every catalog price (`manage.py set_price CUSTOMER --discount 5` does the same)."""
 
     list_display = ("user", "percent", "services_below_cost", "note", "updated_at")
@@ -475,7 +868,7 @@ class CustomerDiscountAdmin(admin.ModelAdmin):
 
 
 @admin.register(CustomerRate)
-class CustomerRateAdmin(admin.ModelAdmin):
+class CustomerRateAdmin(ModelAdmin):
     """A customer's own price for one service: absolute, a sync never changes it; the filter finds those at a loss."""
 
     list_display = ("user", "service", "rate", "catalog_price", "cost", "margin")

@@ -253,6 +253,9 @@ class Order(models.Model):
             ("attach_upstream_id", "Can attach the provider's order id to an order in review"),
             ("cancel_refund_order", "Can cancel an order not yet running upstream and refund it in full"),
             ("view_dashboard", "Can see the staff dashboard (revenue, cost, profit, providers)"),
+            ("mark_completed_order", "Can mark an order completed by hand"),
+            ("mark_partial_order", "Can mark an order partial by hand, refunding its remains"),
+            ("cancel_order_by_hand", "Can cancel an unfinished order by hand with a full or partial refund"),
         ]
         indexes = [
             models.Index(fields=["status", "provider"], name="order_status_provider"),
@@ -266,6 +269,13 @@ class Order(models.Model):
             ),
             models.Index(fields=["user", "-id"], name="order_user_recent"),
             models.Index(fields=["user", "link"], name="order_user_link"),
+            # The admin's search by the provider's order id (the unique index leads with the provider).
+            models.Index(fields=["upstream_order_id"], name="order_upstream_id"),
+            # The admin's newest orders of one provider or service (orders/migrations/0010).
+            # Partial on a condition only the admin's provider filter states (`id > 0`): the poll's own queries on a
+            # provider's orders keep their index (order_poll_queue), which the planner could otherwise trade for this.
+            models.Index(fields=["provider", "-id"], condition=models.Q(id__gt=0), name="order_provider_recent"),
+            models.Index(fields=["service", "-id"], name="order_service_recent"),
             models.Index(
                 fields=["next_run_at"], condition=models.Q(next_run_at__isnull=False), name="order_next_run_due"
             ),

@@ -57,7 +57,10 @@ PANEL_NAME = env.str("PANEL_NAME", default="SMM Panel")
 PANEL_LOGO_URL = env.str("PANEL_LOGO_URL", default="")
 
 INSTALLED_APPS = [
-    # Django's admin with our site: two-factor sign-in for staff (panel/admin_site.py).
+    # The admin on django-unfold's theme (before Django's admin: its templates win), with our site:
+    # two-factor sign-in for staff, the sidebar and the dashboard (panel/admin_site.py).
+    "unfold.apps.BasicAppConfig",
+    "unfold.contrib.filters",
     "panel.admin_config.PanelAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -451,4 +454,14 @@ CELERY_BEAT_SCHEDULE = {
     "deposits-sweep": {"task": "billing.tasks.deposits_sweep_task", "schedule": DEPOSIT_SWEEP_INTERVAL},
     "alerts-check": {"task": "orders.tasks.alerts_check_task", "schedule": ALERT_CHECK_INTERVAL},
     "display-rates": {"task": "panel.tasks.display_rates_task", "schedule": DISPLAY_CURRENCY_RATES_INTERVAL},
+}
+
+# The admin's theme (django-unfold): its sidebar and home (the dashboard) are built in panel/admin_site.py.
+UNFOLD = {
+    "SITE_TITLE": f"{PANEL_NAME} admin",
+    "SITE_HEADER": PANEL_NAME,
+    "SITE_SYMBOL": "storefront",
+    "SHOW_HISTORY": False,
+    "DASHBOARD_CALLBACK": "panel.admin_site.admin_home",
+    "SIDEBAR": {"show_search": True, "show_all_applications": True, "navigation": "panel.admin_site.admin_sidebar"},
 }

@@ -83,6 +83,8 @@ class Move:
     status: str | None
     fields: dict = field(default_factory=dict)
     reason: str = ""
+    # An operator's own refund for a move into a final status (a cancel with a partial refund); None: the table's.
+    refund: Decimal | None = None
 
     def __post_init__(self) -> None:
         self.from_status = _statuses(self.from_status)
@@ -150,6 +152,12 @@ def orders_transition(*, moves: Sequence[Move], actor: str, strict: bool = False
                 order.finished_at = now
                 fields.add("finished_at")
             refund = order_refund_due(order=order, status=move.status)
+            if move.refund is not None and move.status in FINAL:
+                if not Decimal("0") <= move.refund <= order.charge - order.refunded:
+                    raise InvalidTransition(
+                        f"Order {order.pk}: a refund must be between 0 and {order.charge - order.refunded}."
+                    )
+                refund = move.refund
             if refund > 0:
                 credits.append(
                     Credit(

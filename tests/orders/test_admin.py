@@ -94,9 +94,9 @@ def test_the_review_queue_resend_attach_and_cancel_with_refund(client, staff):
     ]
     Order.objects.filter(pk__in=[o.pk for o in orders]).update(status=Order.Status.NEEDS_REVIEW)
     resend, attach, cancel = orders
-    client.post("/admin/orders/order/", {"action": "resend", "_selected_action": [resend.pk]})
+    client.post("/admin/orders/order/", {"action": "resend", "_selected_action": [resend.pk], "post": "yes"})
     client.post(f"/admin/orders/order/{attach.pk}/attach/", {"upstream_order_id": "777"})
-    client.post("/admin/orders/order/", {"action": "cancel_and_refund", "_selected_action": [cancel.pk]})
+    client.post("/admin/orders/order/", {"action": "cancel_and_refund", "_selected_action": [cancel.pk], "post": "yes"})
     statuses = dict(Order.objects.values_list("pk", "status"))
     assert statuses == {resend.pk: "awaiting", attach.pk: "pending", cancel.pk: "canceled"}
     assert Order.objects.get(pk=attach.pk).upstream_order_id == "777"
@@ -119,7 +119,7 @@ def test_the_order_page_shows_its_history(client, staff):
     order = order_create(
         user=customer, service_id=ServiceFactory().pk, data={"link": "https://x.test/h", "quantity": 100}
     )
-    client.post("/admin/orders/order/", {"action": "cancel_and_refund", "_selected_action": [order.pk]})
+    client.post("/admin/orders/order/", {"action": "cancel_and_refund", "_selected_action": [order.pk], "post": "yes"})
     page = client.get(f"/admin/orders/order/{order.pk}/change/").content.decode()
     assert "staff:" in page and "cancelled by staff" in page
 
@@ -127,7 +127,9 @@ def test_the_order_page_shows_its_history(client, staff):
 def test_an_order_running_upstream_cannot_be_cancelled_with_a_full_refund(client, staff):
     running = OrderFactory(status=Order.Status.IN_PROGRESS, upstream_order_id="9")
     response = client.post(
-        "/admin/orders/order/", {"action": "cancel_and_refund", "_selected_action": [running.pk]}, follow=True
+        "/admin/orders/order/",
+        {"action": "cancel_and_refund", "_selected_action": [running.pk], "post": "yes"},
+        follow=True,
     )
     assert "running orders are cancelled at the provider" in response.content.decode()
     running.refresh_from_db()

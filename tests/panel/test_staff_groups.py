@@ -36,6 +36,16 @@ FINANCE = {
     "billing.reverse_deposit",
 }
 
+SUPERVISORS = {
+    "orders.view_order",
+    "orders.view_orderevent",
+    "orders.view_refill",
+    "orders.mark_completed_order",
+    "orders.mark_partial_order",
+    "orders.cancel_order_by_hand",
+    "panel.view_user",
+}
+
 
 def held(name: str) -> set[str]:
     group = Group.objects.get(name=name)
@@ -50,8 +60,12 @@ def test_finance_holds_exactly_the_money_powers():
     assert held("Finance") == FINANCE
 
 
-def test_neither_group_can_change_a_model_or_hand_out_powers():
-    for name in ("Support", "Finance"):
+def test_supervisors_hold_exactly_the_powers_to_set_an_outcome_by_hand():
+    assert held("Supervisors") == SUPERVISORS
+
+
+def test_no_group_can_change_a_model_or_hand_out_powers():
+    for name in ("Support", "Finance", "Supervisors"):
         assert not {p for p in held(name) if p.split(".")[1].startswith(("add_", "change_", "delete_"))}
 
 
