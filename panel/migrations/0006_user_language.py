@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('panel', '0004_display_currency'),
+        ('panel', '0005_supervisors_group'),
     ]
 
     operations = [
