@@ -160,6 +160,22 @@ class SimulatorProcess:
     def requests(self) -> list:
         return self._ask("requests")
 
+    @property
+    def request_count(self) -> int:
+        return self._ask("request_count")
+
+    def arrivals(self, action: str) -> list[float]:
+        """When each `action` request arrived (the child's time.monotonic(), the same clock as this process's)."""
+        return self._ask("arrivals", action)
+
+    def add_orders(self, *, service: int, quantity: int, count: int) -> list[str]:
+        """Place `count` orders at the simulator without HTTP (its `add` action); their upstream ids."""
+        return self._ask("add_orders", (service, quantity, count))
+
+    def inject(self, fault: str, action: str | None = None, times: int = 1, *, seconds: float | None = None) -> None:
+        """`SimulatedProvider.inject` in the child, e.g. `inject("timeout", times=10**9, seconds=3600)`: a hang."""
+        self._ask("inject", (fault, action, times, seconds))
+
 
 def _simulator_child(pipe, options: dict) -> None:
     from providers.simulator import SimulatedProvider
@@ -167,6 +183,22 @@ def _simulator_child(pipe, options: dict) -> None:
     sim = SimulatedProvider(**options)
     server = simulator_server(sim)
     pipe.send(server.start())
+    report = server._httpd.handle_error
+
+    def handle_error(request, address) -> None:
+        # A client that went away mid-answer (a worker stopped at the end of a run) is not news.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            report(request, address)
+
+    server._httpd.handle_error = handle_error
+    arrivals: list[tuple[str, float]] = []
+    handle = sim.handle
+
+    def timed_handle(form):
+        arrivals.append((str(form.get("action", "")), time.monotonic()))
+        return handle(form)
+
+    sim.handle = timed_handle
     while True:
         command, argument = pipe.recv()
         if command == "stop":
@@ -178,6 +210,19 @@ def _simulator_child(pipe, options: dict) -> None:
             pipe.send(sim.order_count)
         elif command == "requests":
             pipe.send(sim.requests)
+        elif command == "arrivals":
+            pipe.send([at for action, at in arrivals if action == argument])
+        elif command == "request_count":
+            pipe.send(len(sim.requests))
+        elif command == "add_orders":
+            service, quantity, count = argument
+            form = {"key": sim.key, "action": "add", "service": str(service), "quantity": str(quantity)}
+            replies = (sim.handle({**form, "link": f"https://example.com/p/{n}"}) for n in range(count))
+            pipe.send([str(reply.json()["order"]) for reply in replies])
+        elif command == "inject":
+            fault, action, times, seconds = argument
+            sim.inject(fault, action, times, seconds=seconds)
+            pipe.send(None)
     server.stop()
 
 

@@ -14,6 +14,7 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     Value,
 )
@@ -36,12 +37,20 @@ def services_for_sale(*, kind: str = Service.Kind.SERVICE) -> QuerySet[Service]:
     )
 
 
-def orders_of_user(*, user, order_ids: Iterable[int], kind: str | None = None) -> dict[int, Order]:
-    """The user's orders among these ids, in one query; others' ids are simply absent."""
+def orders_of_user(
+    *, user, order_ids: Iterable[int], kind: str | None = None, fields: Iterable[str] = ()
+) -> dict[int, Order]:
+    """The user's orders among these ids, in one query; others' ids are simply absent.
+
+    `fields`: read only these columns (an order has about forty; a status answer reads a few, and
+    100 whole rows cost the API's status twice the CPU). Reading any other field later costs a query.
+    """
     # A drip-feed's runs are the panel's own orders: the customer knows only the order they placed.
     orders = Order.objects.filter(user=user, pk__in=list(order_ids), parent__isnull=True)
     if kind:
         orders = orders.filter(service__kind=kind)
+    if fields:
+        orders = orders.only(*fields)
     return orders.in_bulk()
 
 
@@ -262,16 +271,24 @@ def staff_dashboard_figures(*, now=None) -> dict:
 
 
 def providers_with_work() -> list[int]:
-    """Active providers that have orders, refills or cancels in flight.
+    """Active providers that have orders, refills or cancels in flight, the longest unserved first.
 
     Two EXISTS probes per provider, each an index scan (orders by status and provider, refills
     by status), instead of a join over every order: the cost follows the providers, not the orders.
+    The order is the dispatcher's queue: providers never polled first, then by the last time any
+    of their orders was polled (one probe of the `order_poll_queue` index). When the workers cannot
+    poll every provider each interval, this serves them in turn; ordering by their oldest order
+    instead would put a provider whose poll is under way (its oldest orders not reached yet) at the
+    head again, to run twice in a row while others wait a whole round more (BENCHMARKS.md).
     """
     orders = Order.objects.filter(provider=OuterRef("pk"), status__in=UPSTREAM_ACTIVE)
     refills = Refill.objects.filter(order__provider=OuterRef("pk"), status__in=Refill.OPEN)
+    polled = orders.filter(upstream_order_id__isnull=False, last_polled_at__isnull=False)
+    latest = polled.order_by("-last_polled_at").values("last_polled_at")[:1]
     return list(
         Provider.objects.filter(is_active=True)
         .filter(Exists(orders) | Exists(refills))
-        .order_by("pk")
+        .annotate(last_served=Subquery(latest))
+        .order_by(F("last_served").asc(nulls_first=True), "pk")
         .values_list("pk", flat=True)
     )

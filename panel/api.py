@@ -87,6 +87,11 @@ def _numeric(ids: list[str]) -> list[int]:
     return [int(i) for i in ids if ID_PATTERN.fullmatch(i)]
 
 
+# The fields `_order_status` and `_product_order_status` read: orders are loaded with these alone.
+ORDER_STATUS_FIELDS = ("status", "remains", "quantity", "runs", "start_count", "charge", "refunded")
+PRODUCT_STATUS_FIELDS = ("status", "charge", "refunded", "result", "error")
+
+
 def _order_status(order: Order) -> dict:
     remains = order.remains if order.remains is not None else order.total_quantity
     if order.status == Order.Status.COMPLETED:
@@ -135,7 +140,7 @@ def action_add(user, data) -> object:
 def action_status(user, data) -> object:
     if _scalar(data, "orders") is not None:
         ids = _ids(_required(data, "orders"), "orders")
-        orders = orders_of_user(user=user, order_ids=_numeric(ids))
+        orders = orders_of_user(user=user, order_ids=_numeric(ids), fields=ORDER_STATUS_FIELDS)
         return {
             i: _order_status(orders[int(i)])
             if ID_PATTERN.fullmatch(i) and int(i) in orders
@@ -144,7 +149,7 @@ def action_status(user, data) -> object:
         }
     order_id = _required(data, "order")
     order = (
-        orders_of_user(user=user, order_ids=_numeric([order_id])).get(int(order_id))
+        orders_of_user(user=user, order_ids=_numeric([order_id]), fields=ORDER_STATUS_FIELDS).get(int(order_id))
         if ID_PATTERN.fullmatch(order_id)
         else None
     )
@@ -251,7 +256,9 @@ def _product_order_status(order: Order) -> dict:
 def action_product_order_status(user, data) -> object:
     if _scalar(data, "orders") is not None:
         ids = _ids(_required(data, "orders"), "orders")
-        orders = orders_of_user(user=user, order_ids=_numeric(ids), kind=Service.Kind.PRODUCT)
+        orders = orders_of_user(
+            user=user, order_ids=_numeric(ids), kind=Service.Kind.PRODUCT, fields=PRODUCT_STATUS_FIELDS
+        )
         return {
             i: _product_order_status(orders[int(i)])
             if ID_PATTERN.fullmatch(i) and int(i) in orders
@@ -259,7 +266,9 @@ def action_product_order_status(user, data) -> object:
             for i in ids
         }
     order_id = _required(data, "order")
-    orders = orders_of_user(user=user, order_ids=_numeric([order_id]), kind=Service.Kind.PRODUCT)
+    orders = orders_of_user(
+        user=user, order_ids=_numeric([order_id]), kind=Service.Kind.PRODUCT, fields=PRODUCT_STATUS_FIELDS
+    )
     order = orders.get(int(order_id)) if ID_PATTERN.fullmatch(order_id) else None
     if order is None:
         raise ApiError("Incorrect order ID")

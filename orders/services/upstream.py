@@ -364,7 +364,8 @@ def orders_poll(*, provider_id: int, actor: str = "poller", deadline: Deadline |
     client = provider_client(provider=provider)
     asks = {Service.Kind.SERVICE: client.statuses, Service.Kind.PRODUCT: client.product_order_statuses}
     report = PollReport()
-    # Every order asked about in this run is stamped with its start, which keeps it out of the run's later queries.
+    # Each chunk is stamped with the time of its call, never before the run's start: the run's later
+    # queries take only orders polled before it began, so no order is asked about twice in one run.
     started = timezone.now()
     while True:
         batch = _poll_queue(provider_id=provider_id, polled_before=started, limit=POLL_FETCH)
@@ -372,59 +373,96 @@ def orders_poll(*, provider_id: int, actor: str = "poller", deadline: Deadline |
             if _out_of_time(deadline, report.calls):
                 report.finished = False
                 return report
-            _poll_chunk(ask=asks[kind], chunk=chunk, report=report, provider=provider, actor=actor, polled_at=started)
+            _poll_chunk(ask=asks[kind], chunk=chunk, report=report, provider=provider, actor=actor, started=started)
         if len(batch) < POLL_FETCH:
             return report
 
 
-def _poll_queue(*, provider_id: int, polled_before: datetime, limit: int) -> list[tuple[int, str, str]]:
+# What the poll reads of each order with its queue: enough to tell an answer that changes nothing.
+# Not a product's `result` (long text, rare): a product order's answer always goes to the transition.
+POLL_SNAPSHOT = ("status", "upstream_status", "error", "start_count", "remains", "upstream_charge")
+
+
+@dataclass(frozen=True)
+class _Queued:
+    pk: int
+    upstream_id: str
+    kind: str
+    # The order's POLL_SNAPSHOT fields as the queue read them.
+    snapshot: dict
+
+
+def _poll_queue(*, provider_id: int, polled_before: datetime, limit: int) -> list[_Queued]:
     """Up to `limit` of the provider's orders waiting upstream: never polled first, then least recently polled.
 
     Two ordered range scans of the `order_poll_queue` index (one query would need NULLS FIRST
     in the index, which SQLite cannot declare).
     """
     queue = Order.objects.filter(provider_id=provider_id, status__in=UPSTREAM_ACTIVE, upstream_order_id__isnull=False)
-    columns = ("pk", "upstream_order_id", "service__kind")
-    batch = list(queue.filter(last_polled_at__isnull=True).order_by("pk").values_list(*columns)[:limit])
-    if len(batch) < limit:
+    columns = ("pk", "upstream_order_id", "service__kind", *POLL_SNAPSHOT)
+    rows = list(queue.filter(last_polled_at__isnull=True).order_by("pk").values_list(*columns)[:limit])
+    if len(rows) < limit:
         older = queue.filter(last_polled_at__lt=polled_before).order_by("last_polled_at", "pk")
-        batch += older.values_list(*columns)[: limit - len(batch)]
-    return batch
+        rows += older.values_list(*columns)[: limit - len(rows)]
+    return [
+        _Queued(pk, upstream_id, kind, dict(zip(POLL_SNAPSHOT, rest, strict=True)))
+        for pk, upstream_id, kind, *rest in rows
+    ]
 
 
-def _oldest_first_chunks(batch: list[tuple[int, str, str]]) -> list[tuple[str, list[tuple[int, str]]]]:
+def _oldest_first_chunks(batch: list[_Queued]) -> list[tuple[str, list[_Queued]]]:
     """The batch in chunks of one kind (services and products are asked with different actions).
 
     Chunks go in the order of their oldest order, so a kind that is rare in the batch is not
     left to the end of it, where a deadline could keep it waiting run after run.
     """
-    by_kind: dict[str, list[tuple[int, int, str]]] = {}
-    for position, (pk, upstream_id, kind) in enumerate(batch):
-        by_kind.setdefault(kind, []).append((position, pk, upstream_id))
+    by_kind: dict[str, list[tuple[int, _Queued]]] = {}
+    for position, queued in enumerate(batch):
+        by_kind.setdefault(queued.kind, []).append((position, queued))
     chunks = [
-        (chunk[0][0], kind, [(pk, upstream_id) for _, pk, upstream_id in chunk])
+        (chunk[0][0], kind, [queued for _, queued in chunk])
         for kind, items in by_kind.items()
         for chunk in _chunks(items)
     ]
     return [(kind, chunk) for _, kind, chunk in sorted(chunks, key=lambda item: item[0])]
 
 
+def _changes_nothing(move: Move, snapshot: dict) -> bool:
+    """Whether the move would leave the order as the queue read it: same status, every field equal."""
+    if move.status is not None and move.status != snapshot["status"]:
+        return False
+    missing = object()
+    return all(snapshot.get(name, missing) == value for name, value in move.fields.items())
+
+
 def _poll_chunk(
-    *, ask, chunk: list[tuple[int, str]], report: PollReport, provider: Provider, actor: str, polled_at: datetime
+    *, ask, chunk: list[_Queued], report: PollReport, provider: Provider, actor: str, started: datetime
 ) -> None:
+    """Ask about one chunk and apply the answers.
+
+    Most answers of a long-running order repeat the last one: those moves are dropped before
+    `orders_transition`, judged on the row as the queue read it seconds ago, so a chunk where
+    nothing changed takes no lock and writes nothing but its stamp. A row another writer changed
+    meanwhile is at worst written on the next poll; every move that does change something still
+    goes through the transition's locked compare-and-set.
+    """
     report.calls += 1
     report.orders += len(chunk)
     # Stamped whatever the answer: ids the provider chokes on must not keep the other orders waiting.
-    Order.objects.filter(pk__in=[pk for pk, _ in chunk]).update(last_polled_at=polled_at)
+    Order.objects.filter(pk__in=[queued.pk for queued in chunk]).update(last_polled_at=max(timezone.now(), started))
     try:
-        answers = ask([upstream_id for _, upstream_id in chunk])
+        answers = ask([queued.upstream_id for queued in chunk])
     except ProviderError as error:
         logger.warning("poll of %s failed: %s", provider.name, error)
         report.errors.append(str(error))
         if isinstance(error, ProviderUnreachable):
             raise
         return
-    moves = [_status_move(pk, answers.get(upstream_id), provider=provider) for pk, upstream_id in chunk]
+    moves = []
+    for queued in chunk:
+        move = _status_move(queued.pk, answers.get(queued.upstream_id), provider=provider)
+        if not _changes_nothing(move, queued.snapshot):
+            moves.append(move)
     report.changed += len(orders_transition(moves=moves, actor=actor))
 
 

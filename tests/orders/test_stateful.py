@@ -222,7 +222,11 @@ class OrdersMachine(RuleBasedStateMachine):
             assert after.cancel_requested_at is not None
             assert after.status != S.CANCELED or after.upstream_order_id is None
         else:
-            assert after.cancel_requested_at is None
+            # No new request: an earlier one (kept while the order went to review and was resent) stays,
+            # and the claim honoured it without sending `add`.
+            assert after.cancel_requested_at == order.cancel_requested_at
+            if order.cancel_requested_at is not None:
+                assert (after.status, after.upstream_order_id) == (S.CANCELED, None)
         if after.upstream_order_id is not None:
             assert after.refunded == 0
 
