@@ -6,7 +6,7 @@ PORT ?= 8000
 # The demo's simulated providers listen on this port and the next one.
 PROVIDER_PORT ?= 8001
 
-.PHONY: run test lint format install clean
+.PHONY: run test lint format install clean messages compilemessages
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,17 @@ lint: install
 
 test: lint
 	$(PY) -m pytest
+
+# The catalogs of the customer side's languages (English is the source). `make messages` adds the new strings
+# of the templates and code to locale/*/LC_MESSAGES/django.po; translate them, then `make compilemessages`
+# (both need GNU gettext). tests/panel/test_i18n_catalogs.py fails on a missing translation or a stale .mo.
+LOCALES := zh_Hant ru es
+messages: install
+	DEBUG=1 $(PY) manage.py makemessages $(addprefix -l ,$(LOCALES)) --no-obsolete --no-wrap --add-location file \
+		--ignore 'tests/*' --ignore 'benchmarks/*' --ignore 'var/*' --ignore 'templates/admin/*'
+
+compilemessages: install
+	DEBUG=1 $(PY) manage.py compilemessages --ignore '.venv' --ignore 'var'
 
 format: install
 	$(VENV)/bin/ruff check --fix .

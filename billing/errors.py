@@ -1,23 +1,25 @@
+from django.utils.translation import gettext_lazy as _
+
 from core.errors import PanelError
 
 
 class InsufficientFunds(PanelError):
     # The words existing API v2 clients recognise.
-    default_message = "Not enough funds on balance"
+    default_message = _("Not enough funds on balance")
 
 
 class InvalidAmount(PanelError):
-    default_message = "The amount must be a positive number."
+    default_message = _("The amount must be a positive number.")
 
 
 class FundsRequestInvalid(PanelError):
-    default_message = "The request to add funds is not valid."
+    default_message = _("The request to add funds is not valid.")
 
 
 class FundsRequestDecided(FundsRequestInvalid):
     """Another operator (or the gateway) decided this deposit first: a lost race, not a failure."""
 
-    default_message = "This deposit was already decided."
+    default_message = _("This deposit was already decided.")
 
 
 class GatewayError(PanelError):
@@ -27,7 +29,7 @@ class GatewayError(PanelError):
     invoice) from a passing failure (a timeout, a 5xx) that the sweep will try again.
     """
 
-    default_message = "The payment gateway could not be reached. Please try again in a few minutes."
+    default_message = _("The payment gateway could not be reached. Please try again in a few minutes.")
     permanent: bool = False
 
     def __init__(self, message: str | None = None, *, permanent: bool | None = None, detail: str = "") -> None:
@@ -39,20 +41,20 @@ class GatewayError(PanelError):
 
 
 class GatewayUnreachable(GatewayError):
-    default_message = "The payment gateway could not be reached. Please try again in a few minutes."
+    default_message = _("The payment gateway could not be reached. Please try again in a few minutes.")
 
 
 class GatewayRefused(GatewayError):
-    default_message = "The payment gateway refused the request."
+    default_message = _("The payment gateway refused the request.")
     permanent = True
 
 
 class GatewayBadResponse(GatewayError):
-    default_message = "The payment gateway's answer could not be read."
+    default_message = _("The payment gateway's answer could not be read.")
 
 
 class GatewayNotConfigured(GatewayError):
-    default_message = "This payment method is not configured yet: please choose another one."
+    default_message = _("This payment method is not configured yet: please choose another one.")
     permanent = True
 
 

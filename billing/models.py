@@ -19,13 +19,13 @@ class LedgerEntry(models.Model):
     """
 
     class Kind(models.TextChoices):
-        DEPOSIT = "deposit", "Deposit"
+        DEPOSIT = "deposit", _("Deposit")
         # A deposit bonus (tiers, a method's bonus): its own kind so that reports can tell
         # money paid in from money given away.
-        BONUS = "bonus", "Bonus"
-        CHARGE = "charge", "Charge"
-        REFUND = "refund", "Refund"
-        ADJUSTMENT = "adjustment", "Adjustment"
+        BONUS = "bonus", _("Bonus")
+        CHARGE = "charge", _("Charge")
+        REFUND = "refund", _("Refund")
+        ADJUSTMENT = "adjustment", _("Adjustment")
         # An operator took a credited deposit back (a chargeback): its credit and bonus, once per deposit.
         REVERSAL = "reversal", _("Deposit reversal")
         # Affiliate earnings the customer moved from their affiliate balance (AffiliateAccount) to this one.
@@ -174,14 +174,14 @@ class FundsRequest(models.Model):
     """
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Waiting for payment"
-        APPROVED = "approved", "Credited"
-        HELD = "held", "Paid amount differs: waiting for an operator"
-        EXPIRED = "expired", "Expired"
-        FAILED = "failed", "Failed"
-        REJECTED = "rejected", "Rejected"
+        PENDING = "pending", _("Waiting for payment")
+        APPROVED = "approved", _("Credited")
+        HELD = "held", _("Paid amount differs: waiting for an operator")
+        EXPIRED = "expired", _("Expired")
+        FAILED = "failed", _("Failed")
+        REJECTED = "rejected", _("Rejected")
         # Credited, then taken back by an operator (billing.services.deposit_reverse).
-        REVERSED = "reversed", "Reversed"
+        REVERSED = "reversed", _("Reversed")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="funds_requests")
     method = models.ForeignKey(PaymentMethod, on_delete=models.PROTECT, related_name="requests")

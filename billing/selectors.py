@@ -8,6 +8,7 @@ from django.db.models import F, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Round
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from billing.models import AffiliateAccount, AffiliateEntry, AffiliatePayout, FundsRequest, LedgerEntry
 from core.ids import id_parse
@@ -96,14 +97,14 @@ def ledger_link(reference: str) -> tuple[str, str] | None:
     """Where a ledger row's reference points to on the customer's website: (label, url), or None."""
     kind, _, number = reference.partition(":")
     if kind == "transfer":
-        return "Affiliates", reverse("affiliates")
+        return gettext("Affiliates"), reverse("affiliates")
     number = number.split(":", 1)[0]
     if id_parse(number) is None:
         return None
     if kind == "order":
-        return f"Order {number}", reverse("orders") + f"?q={number}"
+        return gettext("Order %(id)s") % {"id": number}, reverse("orders") + f"?q={number}"
     if kind == "funds":
-        return f"Deposit {number}", reverse("deposit_detail", args=[int(number)])
+        return gettext("Deposit %(id)s") % {"id": number}, reverse("deposit_detail", args=[int(number)])
     return None
 
 

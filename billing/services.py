@@ -146,7 +146,7 @@ def balance_credit_many(*, credits: Sequence[Credit]) -> list[LedgerEntry]:
             LedgerEntry.objects.bulk_create(new_entries)
     # Raised after the block (nothing written), so that a caller's transaction stays usable.
     if overflow:
-        raise InvalidAmount("The balance would grow past the largest amount the panel keeps.")
+        raise InvalidAmount(gettext("The balance would grow past the largest amount the panel keeps."))
     return results
 
 
@@ -215,7 +215,7 @@ def _positive(amount: Decimal) -> Decimal:
     if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
         raise InvalidAmount()
     if money_round(amount) != amount:
-        raise InvalidAmount("The amount has more decimal places than the panel keeps.")
+        raise InvalidAmount(gettext("The amount has more decimal places than the panel keeps."))
     return amount
 
 
@@ -271,16 +271,27 @@ def funds_request_create(*, user_id: int, method_id: int, amount: Decimal, note:
     """A deposit waiting for payment: checked against the method's bounds, nothing credited yet."""
     method = PaymentMethod.objects.filter(pk=method_id, is_active=True).first()
     if method is None:
-        raise FundsRequestInvalid("Choose a payment method.")
+        raise FundsRequestInvalid(gettext("Choose a payment method."))
     if not isinstance(amount, Decimal) or not amount.is_finite() or money_round(amount) != amount:
-        raise FundsRequestInvalid(f"The amount must be a number with at most {settings.MONEY_DECIMAL_PLACES} decimals.")
+        raise FundsRequestInvalid(
+            gettext("The amount must be a number with at most %(places)s decimals.")
+            % {"places": settings.MONEY_DECIMAL_PLACES}
+        )
     low, high = deposit_amount_bounds(method=method)
     if amount < low:
-        raise FundsRequestInvalid(f"The minimum for {method.name} is {money_display(low, exact=True)}.")
+        raise FundsRequestInvalid(
+            gettext("The minimum for %(method)s is %(amount)s.")
+            % {"method": method.name, "amount": money_display(low, exact=True)}
+        )
     if amount > high:
-        raise FundsRequestInvalid(f"The maximum for {method.name} is {money_display(high, exact=True)}.")
+        raise FundsRequestInvalid(
+            gettext("The maximum for %(method)s is %(amount)s.")
+            % {"method": method.name, "amount": money_display(high, exact=True)}
+        )
     if method.gateway and -amount.as_tuple().exponent > GATEWAY_DECIMAL_PLACES:
-        raise FundsRequestInvalid(f"{method.name} takes amounts in cents: at most 2 decimals.")
+        raise FundsRequestInvalid(
+            gettext("%(method)s takes amounts in cents: at most 2 decimals.") % {"method": method.name}
+        )
     deposit = FundsRequest(user_id=user_id, method=method, amount=amount, note=note[:255])
     if method.gateway:
         deposit.reference = f"dep_{secrets.token_hex(10)}"
@@ -298,10 +309,13 @@ def deposit_start(*, deposit_id: int, notify_url: str, back_url: str) -> Redirec
     deposit = FundsRequest.objects.select_related("method").get(pk=deposit_id)
     gateway = gateway_for(deposit.method.gateway)
     if deposit.status != Status.PENDING:
-        raise FundsRequestInvalid(f"Deposit {deposit.pk} is {deposit.get_status_display().lower()}.")
+        raise FundsRequestInvalid(
+            gettext("Deposit %(id)s is %(status)s.")
+            % {"id": deposit.pk, "status": deposit.get_status_display().lower()}
+        )
     try:
         if gateway is None:
-            raise GatewayNotConfigured("This payment method is not available.")
+            raise GatewayNotConfigured(gettext("This payment method is not available."))
         invoice = gateway.invoice_create(
             deposit=deposit,
             credentials=_credentials(deposit.method),
@@ -684,7 +698,7 @@ def affiliate_account_get(*, user_id: int) -> AffiliateAccount:
             return account
         except IntegrityError:
             continue
-    raise AffiliateError("Could not open the affiliate account: please try again.")
+    raise AffiliateError(gettext("Could not open the affiliate account: please try again."))
 
 
 def affiliate_referrer_set(*, user_id: int, code: str) -> AffiliateAccount:
@@ -777,7 +791,7 @@ def _affiliate_post(
         raise AffiliateInsufficientFunds(
             gettext("Not enough on your affiliate balance: %(balance)s available.") % {"balance": money_str(balance)}
         )
-    raise InvalidAmount("The balance would grow past the largest amount the panel keeps.")
+    raise InvalidAmount(gettext("The balance would grow past the largest amount the panel keeps."))
 
 
 def _affiliate_amount(amount: Decimal) -> Decimal:

@@ -71,12 +71,18 @@ def _methods():
 
 
 class AddFundsForm(forms.Form):
-    method = forms.ModelChoiceField(queryset=PaymentMethod.objects.none(), empty_label=None)
-    amount = forms.CharField(
-        max_length=40,
-        error_messages={"max_length": "Enter an amount such as 25 or 25.50.", "required": "Enter an amount."},
+    method = forms.ModelChoiceField(
+        queryset=PaymentMethod.objects.none(), empty_label=None, label=gettext_lazy("Method")
     )
-    note = forms.CharField(max_length=255, required=False, label="Payment reference (optional)")
+    amount = forms.CharField(
+        label=gettext_lazy("Amount"),
+        max_length=40,
+        error_messages={
+            "max_length": gettext_lazy("Enter an amount such as 25 or 25.50."),
+            "required": gettext_lazy("Enter an amount."),
+        },
+    )
+    note = forms.CharField(max_length=255, required=False, label=gettext_lazy("Payment reference (optional)"))
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -87,15 +93,17 @@ class AddFundsForm(forms.Form):
         try:
             amount = Decimal(text)
         except InvalidOperation:
-            raise forms.ValidationError("Enter an amount such as 25 or 25.50.") from None
+            raise forms.ValidationError(gettext("Enter an amount such as 25 or 25.50.")) from None
         if not amount.is_finite():
-            raise forms.ValidationError("Enter an amount such as 25 or 25.50.")
+            raise forms.ValidationError(gettext("Enter an amount such as 25 or 25.50."))
         if amount <= 0:
-            raise forms.ValidationError("Enter an amount above zero.")
+            raise forms.ValidationError(gettext("Enter an amount above zero."))
         if amount >= BALANCE_LIMIT:
-            raise forms.ValidationError("That amount is far above what a deposit can be.")
+            raise forms.ValidationError(gettext("That amount is far above what a deposit can be."))
         if -amount.as_tuple().exponent > settings.MONEY_DECIMAL_PLACES:
-            raise forms.ValidationError(f"Enter at most {settings.MONEY_DECIMAL_PLACES} decimals.")
+            raise forms.ValidationError(
+                gettext("Enter at most %(places)s decimals.") % {"places": settings.MONEY_DECIMAL_PLACES}
+            )
         return amount
 
     def clean(self):
@@ -104,8 +112,16 @@ class AddFundsForm(forms.Form):
         if method is not None and amount is not None:
             low, high = deposit_amount_bounds(method=method)
             if not low <= amount <= high:
-                low, high = money_display(low, exact=True), money_display(high, exact=True)
-                self.add_error("amount", f"{method.name} takes from {low} to {high} {settings.PANEL_CURRENCY}.")
+                self.add_error(
+                    "amount",
+                    gettext("%(method)s takes from %(low)s to %(high)s %(currency)s.")
+                    % {
+                        "method": method.name,
+                        "low": money_display(low, exact=True),
+                        "high": money_display(high, exact=True),
+                        "currency": settings.PANEL_CURRENCY,
+                    },
+                )
         return cleaned
 
 
@@ -130,7 +146,10 @@ def add_funds(request: HttpRequest) -> HttpResponse:
             form.add_error("amount", error.message)
         else:
             if not deposit.method.gateway:
-                messages.success(request, f"Request {deposit.pk} sent: your balance is credited once we approve it.")
+                messages.success(
+                    request,
+                    gettext("Request %(id)s sent: your balance is credited once we approve it.") % {"id": deposit.pk},
+                )
                 return redirect("add_funds")
             try:
                 deposit_start(
@@ -164,7 +183,7 @@ def _own_deposit(request: HttpRequest, deposit_id: int) -> FundsRequest:
 
 def _status_label(deposit: FundsRequest) -> str:
     if deposit.status == FundsRequest.Status.PENDING and not deposit.method.gateway:
-        return "Waiting for approval"
+        return gettext("Waiting for approval")
     return deposit.get_status_display()
 
 
@@ -255,7 +274,7 @@ def test_gateway_confirm(request: HttpRequest, deposit_id: int) -> HttpResponse:
     try:
         amount = Decimal(request.POST.get("amount", "").strip() or deposit.amount)
     except InvalidOperation:
-        messages.error(request, "Enter an amount such as 25 or 25.50.")
+        messages.error(request, gettext("Enter an amount such as 25 or 25.50."))
         return redirect("test_gateway", deposit.pk)
     gateway = gateway_for(TestGateway.code)
     log = deposit_notification_receive(
@@ -264,20 +283,22 @@ def test_gateway_confirm(request: HttpRequest, deposit_id: int) -> HttpResponse:
         remote_addr=client_ip(request),
     )
     if log.http_status >= 400:
-        messages.error(request, f"The test payment was refused: {log.message}")
+        messages.error(request, gettext("The test payment was refused: %(reason)s") % {"reason": log.message})
     return redirect("deposit_detail", deposit.pk)
 
 
 class TransactionFilterForm(forms.Form):
-    kind = forms.ChoiceField(choices=[("", "All kinds"), *LedgerEntry.Kind.choices], required=False)
-    date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    kind = forms.ChoiceField(choices=[("", gettext_lazy("All kinds")), *LedgerEntry.Kind.choices], required=False)
+    date_from = forms.DateField(
+        required=False, label=gettext_lazy("From"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(required=False, label=gettext_lazy("To"), widget=forms.DateInput(attrs={"type": "date"}))
 
     def clean(self):
         cleaned = super().clean()
         start, end = cleaned.get("date_from"), cleaned.get("date_to")
         if start and end and start > end:
-            self.add_error("date_to", "The end date is before the start date.")
+            self.add_error("date_to", gettext("The end date is before the start date."))
         return cleaned
 
 

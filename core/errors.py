@@ -10,5 +10,7 @@ class PanelError(Exception):
     default_message = "The request could not be completed."
 
     def __init__(self, message: str | None = None) -> None:
-        self.message = message or self.default_message
+        # A lazily translated default becomes text now, in the language active where the error
+        # is raised: the customer's on the website, English under /api/v2 (panel.api).
+        self.message = str(message or self.default_message)
         super().__init__(self.message)

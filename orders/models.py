@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from core.money import RATE_UNIT, MoneyField
 from providers.models import Provider, ProviderService
@@ -153,12 +154,12 @@ class ServiceChange(models.Model):
     """What changed in the catalog and when: the customers' "updates" page."""
 
     class Kind(models.TextChoices):
-        ADDED = "added", "Added"
-        REMOVED = "removed", "Removed"
-        RESTORED = "restored", "Back"
-        RATE = "rate", "Rate"
-        MIN = "min", "Minimum"
-        MAX = "max", "Maximum"
+        ADDED = "added", _("Added")
+        REMOVED = "removed", _("Removed")
+        RESTORED = "restored", _("Back")
+        RATE = "rate", _("Rate")
+        MIN = "min", _("Minimum")
+        MAX = "max", _("Maximum")
 
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="changes")
     kind = models.CharField(max_length=16, choices=Kind.choices)

@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+
 from core.errors import PanelError
 
 # The columns the numbers end in: Order.quantity is a PositiveBigIntegerField, runs and
@@ -80,7 +83,7 @@ class OrderField:
 
     name: str
     kind: FieldKind
-    label: str
+    label: str  # the words are translated when shown (gettext_lazy)
     help: str = ""
     doc: str = ""
     low: int = 0
@@ -113,27 +116,27 @@ _FIELDS = (
     OrderField(
         "link",
         FieldKind.LINK,
-        "Link",
-        "The page, post or profile to deliver to.",
-        "Link to page",
+        _("Link"),
+        _("The page, post or profile to deliver to."),
+        _("Link to page"),
         max_length=2000,  # Order.link
     ),
-    OrderField("quantity", FieldKind.NUMBER, "Quantity", "", "Needed quantity", low=1),
+    OrderField("quantity", FieldKind.NUMBER, _("Quantity"), "", _("Needed quantity"), low=1),
     OrderField(
         "runs",
         FieldKind.NUMBER,
-        "Runs",
-        f"How many times the quantity is delivered (2 to {MAX_RUNS}).",
-        "Runs to deliver",
+        _("Runs"),
+        format_lazy(_("How many times the quantity is delivered (2 to {runs})."), runs=MAX_RUNS),
+        _("Runs to deliver"),
         low=2,
         high=MAX_RUNS,
     ),
     OrderField(
         "interval",
         FieldKind.NUMBER,
-        "Interval",
-        "Minutes between runs.",
-        "Interval in minutes",
+        _("Interval"),
+        _("Minutes between runs."),
+        _("Interval in minutes"),
         low=1,
         high=MAX_INTERVAL_MINUTES,
         unit="minutes",
@@ -141,126 +144,142 @@ _FIELDS = (
     OrderField(
         "username",
         FieldKind.TEXT,
-        "Username",
-        "The account the service asks for: see its description.",
-        "Username",
+        _("Username"),
+        _("The account the service asks for: see its description."),
+        _("Username"),
     ),
     OrderField(
         "comments",
         FieldKind.LIST,
-        "Comments",
-        "One comment per line; each line is one unit.",
-        "Comments list separated by \\r\\n or \\n",
+        _("Comments"),
+        _("One comment per line; each line is one unit."),
+        _("Comments list separated by \\r\\n or \\n"),
         max_length=MAX_LIST_TEXT,
     ),
     OrderField(
         "usernames",
         FieldKind.LIST,
-        "Usernames",
-        "One username per line.",
-        "Usernames list separated by \\r\\n or \\n",
+        _("Usernames"),
+        _("One username per line."),
+        _("Usernames list separated by \\r\\n or \\n"),
         max_length=MAX_LIST_TEXT,
     ),
     OrderField(
         "hashtags",
         FieldKind.LIST,
-        "Hashtags",
-        "One hashtag per line.",
-        "Hashtags list separated by \\r\\n or \\n",
+        _("Hashtags"),
+        _("One hashtag per line."),
+        _("Hashtags list separated by \\r\\n or \\n"),
         max_length=MAX_LIST_TEXT,
     ),
     OrderField(
-        "hashtag", FieldKind.TEXT, "Hashtag", "The hashtag to take usernames from.", "Hashtag to scrape usernames from"
+        "hashtag",
+        FieldKind.TEXT,
+        _("Hashtag"),
+        _("The hashtag to take usernames from."),
+        _("Hashtag to scrape usernames from"),
     ),
     OrderField(
-        "media", FieldKind.TEXT, "Media link", "The post whose likers are mentioned.", "Media URL to scrape likers from"
+        "media",
+        FieldKind.TEXT,
+        _("Media link"),
+        _("The post whose likers are mentioned."),
+        _("Media URL to scrape likers from"),
     ),
     OrderField(
         "answer_number",
         FieldKind.NUMBER,
-        "Answer number",
-        "The number of the poll answer to vote for.",
-        "Answer number of the poll",
+        _("Answer number"),
+        _("The number of the poll answer to vote for."),
+        _("Answer number of the poll"),
         low=1,
         high=1000,
     ),
     OrderField(
         "groups",
         FieldKind.LIST,
-        "Groups",
-        "One group per line.",
-        "Groups list separated by \\r\\n or \\n",
+        _("Groups"),
+        _("One group per line."),
+        _("Groups list separated by \\r\\n or \\n"),
         max_length=MAX_LIST_TEXT,
     ),
     OrderField(
         "list",
         FieldKind.LIST,
-        "List",
-        "Suggested videos or search keywords, one per line.",
-        "Suggest video list or Keyword search list",
+        _("List"),
+        _("Suggested videos or search keywords, one per line."),
+        _("Suggest video list or Keyword search list"),
         max_length=MAX_LIST_TEXT,
     ),
     OrderField(
         "suggest",
         FieldKind.LIST,
-        "Suggested videos",
-        "One video link per line.",
-        "Suggest video list",
+        _("Suggested videos"),
+        _("One video link per line."),
+        _("Suggest video list"),
         max_length=MAX_LIST_TEXT,
     ),
     OrderField(
         "search",
         FieldKind.LIST,
-        "Search keywords",
-        "One keyword per line.",
-        "Keyword search list",
+        _("Search keywords"),
+        _("One keyword per line."),
+        _("Keyword search list"),
         max_length=MAX_LIST_TEXT,
     ),
-    OrderField("min", FieldKind.NUMBER, "Minimum per post", "The least to deliver to each new post.", "Quantity min"),
-    OrderField("max", FieldKind.NUMBER, "Maximum per post", "The most to deliver to each new post.", "Quantity max"),
+    OrderField(
+        "min", FieldKind.NUMBER, _("Minimum per post"), _("The least to deliver to each new post."), _("Quantity min")
+    ),
+    OrderField(
+        "max", FieldKind.NUMBER, _("Maximum per post"), _("The most to deliver to each new post."), _("Quantity max")
+    ),
     OrderField(
         "posts",
         FieldKind.NUMBER,
-        "New posts",
-        "How many future posts to deliver to; empty for unlimited.",
-        "Use this parameter if you want to limit the number of new (future) posts that will be parsed and for "
-        "which orders will be created. If posts parameter is not set, the subscription will be created for an "
-        "unlimited number of posts.",
+        _("New posts"),
+        _("How many future posts to deliver to; empty for unlimited."),
+        _(
+            "Use this parameter if you want to limit the number of new (future) posts that will be parsed and for "
+            "which orders will be created. If posts parameter is not set, the subscription will be created for an "
+            "unlimited number of posts."
+        ),
         low=1,
         high=MAX_POSTS,
     ),
     OrderField(
         "old_posts",
         FieldKind.NUMBER,
-        "Existing posts",
-        "How many existing posts to deliver to (optional).",
-        "Number of existing posts that will be parsed and for which orders will be created, can be used if this "
-        "option is available for the service.",
+        _("Existing posts"),
+        _("How many existing posts to deliver to (optional)."),
+        _(
+            "Number of existing posts that will be parsed and for which orders will be created, can be used if this "
+            "option is available for the service."
+        ),
         low=0,
         high=MAX_POSTS,
     ),
     OrderField(
         "delay",
         FieldKind.CHOICE,
-        "Delay",
-        "Minutes to wait after each new post.",
-        "Delay in minutes",
+        _("Delay"),
+        _("Minutes to wait after each new post."),
+        _("Delay in minutes"),
         choices=DELAYS_BY_DIALECT,
         unit="minutes",
     ),
     OrderField(
         "expiry",
         FieldKind.DATE,
-        "Expiry date",
-        "Optional, as day/month/year, e.g. 31/12/2026.",
-        "Expiry date. Format d/m/Y",
+        _("Expiry date"),
+        _("Optional, as day/month/year, e.g. 31/12/2026."),
+        _("Expiry date. Format d/m/Y"),
     ),
     OrderField(
         "require",
         FieldKind.TEXT,
-        "Your details",
-        "What the product asks you for: see its description.",
-        "Infomation need to process",
+        _("Your details"),
+        _("What the product asks you for: see its description."),
+        _("Infomation need to process"),
     ),
 )
 FIELDS: Mapping[str, OrderField] = MappingProxyType({f.name: f for f in _FIELDS})

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from django.utils.translation import gettext_lazy as _
+
 from orders.order_fields import (
     BIGINT_MAX,
     DRIPFEED_FIELDS,
@@ -130,9 +132,9 @@ _TYPES = (
     _type("Mentions with Hashtags", "link", "quantity", "usernames", "hashtags"),
     _type("Mentions Custom List", "link", "usernames", quantity_from=QuantityFrom.USERNAMES),
     _type("Mentions Hashtag", "link", "quantity", "hashtag"),
-    _type("Mentions User Followers", "link", "quantity", FieldUse("username", doc="URL to scrape followers from")),
+    _type("Mentions User Followers", "link", "quantity", FieldUse("username", doc=_("URL to scrape followers from"))),
     _type("Mentions Media Likers", "link", "quantity", "media"),
-    _type("Comment Likes", "link", "quantity", FieldUse("username", doc="Username of the comment owner")),
+    _type("Comment Likes", "link", "quantity", FieldUse("username", doc=_("Username of the comment owner"))),
     _type("Comment Replies", "link", "username", "comments", quantity_from=QuantityFrom.COMMENTS),
     _type("Poll", "link", "quantity", "answer_number"),
     _type(

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from orders.models import Order, Refill
 from orders.services.transitions import ACTIVE, UPSTREAM_ACTIVE
@@ -38,14 +39,17 @@ def order_refill_refusal(*, order: Order, now: datetime | None = None) -> str | 
     """Why a refill of this order is refused whatever its earlier refills, in the customer's words; None: it may be
     asked for (subject to `refill_wait`)."""
     if not order.service.refill:
-        return "Refill is disabled for this service"
+        return gettext("Refill is disabled for this service")
     if order.dripfeed_by_panel:
-        return "Refill is not available for a drip-feed run by the panel: ask our support."
+        return gettext("Refill is not available for a drip-feed run by the panel: ask our support.")
     if order.status not in REFILLABLE:
-        return "The order is not completed"
+        return gettext("The order is not completed")
     ends = order_refill_guarantee_end(order=order)
     if ends is not None and (now or timezone.now()) > ends:
-        return f"The refill guarantee of {order.service.refill_days} days ended on {timezone.localtime(ends):%Y-%m-%d}."
+        return gettext("The refill guarantee of %(days)s days ended on %(date)s.") % {
+            "days": order.service.refill_days,
+            "date": f"{timezone.localtime(ends):%Y-%m-%d}",
+        }
     return None
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
+from django.utils import translation
 from rest_framework.exceptions import APIException, Throttled
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -291,6 +292,14 @@ ACTIONS: dict[str, Callable] = {
 class ApiV2View(APIView):
     throttle_classes = [ApiIpThrottle, ApiKeyThrottle]
 
+    def dispatch(self, request, *args, **kwargs):
+        # Clients match the error words: the services' messages, translated for the website,
+        # stay English here whatever the browser's or the account's language.
+        with translation.override("en"):
+            response = super().dispatch(request, *args, **kwargs)
+        response["Content-Language"] = "en"
+        return response
+
     def get(self, request: Request) -> Response:
         return Response({"error": "Incorrect request: use POST with key and action in the body"})
 
@@ -299,7 +308,7 @@ class ApiV2View(APIView):
         try:
             return Response(self.dispatch_action(data))
         except PanelError as error:
-            return Response({"error": error.message})
+            return Response({"error": str(error.message)})
 
     def dispatch_action(self, data) -> object:
         key = _scalar(data, "key")

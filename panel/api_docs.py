@@ -7,33 +7,44 @@ the words follow the seeds' own documentation.
 
 import json
 
+from django.utils.text import format_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from orders.order_fields import DELAYS_BY_DIALECT, MAX_INTERVAL_MINUTES, MAX_RUNS, FieldKind
 from orders.order_types import ORDER_TYPES, PRODUCT, SUBSCRIPTION_HOLD_POSTS, FieldUse, OrderType, QuantityFrom
 
-IDS_TEXT = "Order IDs (separated by a comma, up to 100 IDs)"
+IDS_TEXT = gettext_lazy("Order IDs (separated by a comma, up to 100 IDs)")
 
 # How each kind of type is charged: the rule of orders.pricing.order_price, in words.
 CHARGE_RULES = {
-    QuantityFrom.PARAM: "Charged rate × quantity / 1000.",
-    QuantityFrom.PACKAGE: (
+    QuantityFrom.PARAM: gettext_lazy("Charged rate × quantity / 1000."),
+    QuantityFrom.PACKAGE: gettext_lazy(
         "A package is bought whole: it delivers the service's size (its min, which equals its max) and costs "
         "rate × size / 1000, the package price the services list shows. Send no quantity."
     ),
-    QuantityFrom.COMMENTS: "Each non-empty line of comments is one unit: charged rate × lines / 1000.",
-    QuantityFrom.USERNAMES: "Each non-empty line of usernames is one unit: charged rate × lines / 1000.",
-    QuantityFrom.SUBSCRIPTION: (
-        "Charged up front for max on each post: rate × max × (posts + old_posts) / 1000. Without posts the "
-        f"subscription is unlimited at the provider, and you pay up front a hold of {SUBSCRIPTION_HOLD_POSTS} posts "
-        f"(rate × max × {SUBSCRIPTION_HOLD_POSTS} / 1000); the panel stops the subscription when the provider has "
-        "used the hold, and what the provider reports undelivered is refunded."
+    QuantityFrom.COMMENTS: gettext_lazy("Each non-empty line of comments is one unit: charged rate × lines / 1000."),
+    QuantityFrom.USERNAMES: gettext_lazy("Each non-empty line of usernames is one unit: charged rate × lines / 1000."),
+    QuantityFrom.SUBSCRIPTION: format_lazy(
+        gettext_lazy(
+            "Charged up front for max on each post: rate × max × (posts + old_posts) / 1000. Without posts the "
+            "subscription is unlimited at the provider, and you pay up front a hold of {hold} posts "
+            "(rate × max × {hold} / 1000); the panel stops the subscription when the provider has "
+            "used the hold, and what the provider reports undelivered is refunded."
+        ),
+        hold=SUBSCRIPTION_HOLD_POSTS,
     ),
 }
-DRIPFEED_RULE = (
-    f"Drip-feed: runs (2 to {MAX_RUNS}) deliveries of quantity, interval (1 to {MAX_INTERVAL_MINUTES}) minutes apart, "
-    "charged rate × quantity × runs / 1000 up front. Where the provider has no drip-feed of its own, this panel "
-    "runs it: it places one order of quantity upstream per run when the run is due, and a cancel stops the runs "
-    "not yet placed and refunds them. None of the upstream APIs this panel follows documents a drip-feed run "
-    "by the panel: it is this panel's own."
+DRIPFEED_RULE = format_lazy(
+    gettext_lazy(
+        "Drip-feed: runs (2 to {runs}) deliveries of quantity, interval (1 to {minutes}) minutes apart, "
+        "charged rate × quantity × runs / 1000 up front. Where the provider has no drip-feed of its own, this panel "
+        "runs it: it places one order of quantity upstream per run when the run is due, and a cancel stops the runs "
+        "not yet placed and refunds them. None of the upstream APIs this panel follows documents a drip-feed run "
+        "by the panel: it is this panel's own."
+    ),
+    runs=MAX_RUNS,
+    minutes=MAX_INTERVAL_MINUTES,
 )
 
 
@@ -45,31 +56,35 @@ def _delay_text() -> str:
     lists = {values: [] for values in DELAYS_BY_DIALECT.values()}
     widest = max(lists, key=len)
     shorter = [values for values in lists if values != widest]
-    text = f"Delay in minutes. Possible values: {', '.join(map(str, widest))}"
+    text = _("Delay in minutes. Possible values: %(values)s") % {"values": ", ".join(map(str, widest))}
     for values in shorter:
-        text += f" (some services accept only {', '.join(map(str, values))}: the order form lists each service's)"
+        text += " " + _("(some services accept only %(values)s: the order form lists each service's)") % {
+            "values": ", ".join(map(str, values))
+        }
     return text
 
 
 def _param(use: FieldUse) -> dict:
     spec = use.field
-    text = use.doc or spec.doc
+    text = str(use.doc or spec.doc)
     if spec.kind == FieldKind.CHOICE and spec.name == "delay":
         text = _delay_text()
     name = spec.name
     if not use.required:
-        name += " (optional)"
+        name += " " + _("(optional)")
     if use.dialects is not None:
-        text += " Not every service of this type takes it."
+        text += " " + _("Not every service of this type takes it.")
     return {"name": name, "text": text}
 
 
 def _note(kind: OrderType) -> str:
-    note = CHARGE_RULES[kind.quantity_from]
+    note = str(CHARGE_RULES[kind.quantity_from])
     if kind.takes_dripfeed:
-        note += " " + DRIPFEED_RULE
+        note += " " + str(DRIPFEED_RULE)
     if kind.one_of:
-        note += f" At least one of {', '.join(kind.one_of)} is required; suggest lists one video link per line."
+        note += " " + _("At least one of %(names)s is required; suggest lists one video link per line.") % {
+            "names": ", ".join(kind.one_of)
+        }
     return note
 
 
@@ -106,28 +121,28 @@ def api_sections(*, currency: str) -> list[dict]:
     return [
         {
             "id": "services",
-            "title": "Service list",
+            "title": _("Service list"),
             "params": [("action", "services")],
             "note": f"rate is your own price per 1000 in {currency} (your discount or your own rate included).",
             "example": _json([service, {**service, "service": 2, "name": "Comments", "type": "Custom Comments"}]),
         },
         {
             "id": "add",
-            "title": "Add order",
-            "params": [("action", "add"), ("service", "Service ID")],
+            "title": _("Add order"),
+            "params": [("action", "add"), ("service", _("Service ID"))],
             "variants": add_variants(),
             "example": _json({"order": 23501}),
         },
         {
             "id": "status",
-            "title": "Order status",
-            "params": [("action", "status"), ("order", "Order ID")],
-            "note": "charge is what the order finally costs you: what was charged minus what was refunded.",
+            "title": _("Order status"),
+            "params": [("action", "status"), ("order", _("Order ID"))],
+            "note": _("charge is what the order finally costs you: what was charged minus what was refunded."),
             "example": _json(status),
         },
         {
             "id": "multi-status",
-            "title": "Multiple orders status",
+            "title": _("Multiple orders status"),
             "params": [("action", "status"), ("orders", IDS_TEXT)],
             "example": _json(
                 {
@@ -145,13 +160,13 @@ def api_sections(*, currency: str) -> list[dict]:
         },
         {
             "id": "refill",
-            "title": "Create refill",
-            "params": [("action", "refill"), ("order", "Order ID")],
+            "title": _("Create refill"),
+            "params": [("action", "refill"), ("order", _("Order ID"))],
             "example": _json({"refill": "1"}),
         },
         {
             "id": "multi-refill",
-            "title": "Create multiple refill",
+            "title": _("Create multiple refill"),
             "params": [("action", "refill"), ("orders", IDS_TEXT)],
             "example": _json(
                 [
@@ -163,14 +178,14 @@ def api_sections(*, currency: str) -> list[dict]:
         },
         {
             "id": "refill-status",
-            "title": "Get refill status",
-            "params": [("action", "refill_status"), ("refill", "Refill ID")],
+            "title": _("Get refill status"),
+            "params": [("action", "refill_status"), ("refill", _("Refill ID"))],
             "example": _json({"status": "Completed"}),
         },
         {
             "id": "multi-refill-status",
-            "title": "Get multiple refill status",
-            "params": [("action", "refill_status"), ("refills", "Refill IDs (separated by a comma, up to 100 IDs)")],
+            "title": _("Get multiple refill status"),
+            "params": [("action", "refill_status"), ("refills", _("Refill IDs (separated by a comma, up to 100 IDs)"))],
             "example": _json(
                 [
                     {"refill": 1, "status": "Completed"},
@@ -181,23 +196,25 @@ def api_sections(*, currency: str) -> list[dict]:
         },
         {
             "id": "cancel",
-            "title": "Create cancel",
+            "title": _("Create cancel"),
             "params": [("action", "cancel"), ("orders", IDS_TEXT)],
-            "note": "1 for each cancel accepted; the refund follows when the provider reports the order cancelled.",
+            "note": _("1 for each cancel accepted; the refund follows when the provider reports the order cancelled."),
             "example": _json([{"order": 9, "cancel": {"error": "Incorrect order ID"}}, {"order": 2, "cancel": 1}]),
         },
         {
             "id": "balance",
-            "title": "User balance",
+            "title": _("User balance"),
             "params": [("action", "balance")],
             "example": _json({"balance": "100.84292", "currency": currency}),
         },
         {
             "id": "products",
-            "title": "Product list",
+            "title": _("Product list"),
             "params": [("action", "products")],
-            "note": 'Products are sold per unit: charged rate × quantity. status is "In stock" or "Out of stock"; '
-            "inventory, where the provider counts it, is how many are left.",
+            "note": _(
+                'Products are sold per unit: charged rate × quantity. status is "In stock" or "Out of stock"; '
+                "inventory, where the provider counts it, is how many are left."
+            ),
             "example": _json(
                 [
                     {
@@ -228,27 +245,27 @@ def api_sections(*, currency: str) -> list[dict]:
         },
         {
             "id": "add-product-order",
-            "title": "Add product order",
+            "title": _("Add product order"),
             "params": [
                 ("action", "add_product_order"),
-                ("product", "Product ID"),
-                ("quantity", "Needed quantity"),
-                ("require", "Infomation need to process (required when the product's require says what it needs)"),
+                ("product", _("Product ID")),
+                ("quantity", _("Needed quantity")),
+                ("require", _("Infomation need to process (required when the product's require says what it needs)")),
             ],
-            "note": "An out-of-stock product, or more than its inventory, is refused with an error.",
+            "note": _("An out-of-stock product, or more than its inventory, is refused with an error."),
             "example": _json({"order": 23502}),
         },
         {
             "id": "product-order-status",
-            "title": "Product order status",
-            "params": [("action", "product_order_status"), ("order", "Product Order ID")],
+            "title": _("Product order status"),
+            "params": [("action", "product_order_status"), ("order", _("Product Order ID"))],
             "example": _json(
                 {"charge": "7.50", "status": "Completed", "result": "c85c1d1a-9ef3-4d01-8c58-3dfaf3bbc78e"}
             ),
         },
         {
             "id": "multi-product-order-status",
-            "title": "Multiple product orders status",
+            "title": _("Multiple product orders status"),
             "params": [("action", "product_order_status"), ("orders", IDS_TEXT)],
             "example": _json(
                 {

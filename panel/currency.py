@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from billing.errors import GatewayError
 from billing.http import gateway_request
@@ -28,7 +29,7 @@ RATE_CEILING = Decimal(10) ** (
 
 
 class CurrencyInvalid(PanelError):
-    default_message = "This currency is not available."
+    default_message = gettext_lazy("This currency is not available.")
 
 
 def display_currencies_enabled() -> list[DisplayCurrency]:
@@ -50,7 +51,7 @@ def display_currency_choose(*, user: User, code: str) -> DisplayCurrency | None:
     else:
         currency = DisplayCurrency.objects.filter(code=code, is_enabled=True).first()
         if currency is None:
-            raise CurrencyInvalid(f"{code[:10]} is not a currency you can choose.")
+            raise CurrencyInvalid(gettext("%(code)s is not a currency you can choose.") % {"code": code[:10]})
     user.display_currency = currency
     user.save(update_fields=["display_currency"])
     return currency

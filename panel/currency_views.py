@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from core.errors import PanelError
@@ -20,11 +21,11 @@ def display_currency_set(request: HttpRequest) -> HttpResponse:
         messages.error(request, error.message)
     else:
         if currency is None:
-            messages.success(request, "Prices and balances are shown in the panel's currency only.")
+            messages.success(request, gettext("Prices and balances are shown in the panel's currency only."))
         else:
             messages.success(
                 request,
-                f"Prices and balances are also shown in {currency.code}, approximately; "
-                f"you pay in {settings.PANEL_CURRENCY}.",
+                gettext("Prices and balances are also shown in %(code)s, approximately; you pay in %(currency)s.")
+                % {"code": currency.code, "currency": settings.PANEL_CURRENCY},
             )
     return redirect("account")

@@ -14,6 +14,10 @@ from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import translation
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from core.errors import PanelError
 from core.money import RATE_UNIT, money_str
@@ -34,8 +38,7 @@ def _order_widget(spec: OrderField) -> forms.Widget:
         return forms.Textarea(attrs={"rows": 5, "maxlength": spec.max_length})
     if spec.kind == FieldKind.CHOICE:
         # Every dialect's values; the page's script keeps those of the chosen service's provider.
-        unit = f" {spec.unit}" if spec.unit else ""
-        choices = [("", "Choose...")] + [(str(v), f"{v}{unit}") for v in spec.all_choices()]
+        choices = [("", gettext("Choose..."))] + [(str(v), _choice_label(v, spec.unit)) for v in spec.all_choices()]
         return forms.Select(choices=choices, attrs={"data-choice": spec.name})
     if spec.kind == FieldKind.NUMBER:
         return forms.NumberInput(attrs={"min": spec.low, "max": spec.high, "step": 1, "inputmode": "numeric"})
@@ -45,6 +48,12 @@ def _order_widget(spec: OrderField) -> forms.Widget:
     if spec.kind == FieldKind.DATE:
         return forms.TextInput(attrs={"placeholder": "31/12/2026", "autocomplete": "off", "maxlength": 10})
     return forms.TextInput(attrs={"autocomplete": "off", "maxlength": spec.max_length})
+
+
+def _choice_label(value: int, unit: str) -> str:
+    if unit == "minutes":
+        return ngettext("%(count)s minute", "%(count)s minutes", value) % {"count": value}
+    return f"{value} {unit}" if unit else str(value)
 
 
 def order_form_field(name: str) -> forms.Field:
@@ -125,12 +134,13 @@ def service_for_js(service: Service, *, prices: PriceList = CATALOG_PRICES) -> d
 class NewOrderForm(forms.Form):
     service = forms.ModelChoiceField(
         queryset=Service.objects.none(),
+        label=_("Service"),
         error_messages={
-            "required": "Choose a service.",
-            "invalid_choice": "That service is not available any more: choose another.",
+            "required": _("Choose a service."),
+            "invalid_choice": _("That service is not available any more: choose another."),
         },
     )
-    dripfeed = forms.BooleanField(required=False, label="Drip-feed: deliver in several runs")
+    dripfeed = forms.BooleanField(required=False, label=_("Drip-feed: deliver in several runs"))
 
     def __init__(self, *args, services, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -156,6 +166,25 @@ class NewOrderForm(forms.Form):
         self.add_error(field if field in shown else None, message)
 
 
+# How the website words an order refusal, by its code (/api/v2 keeps the protocol's message). `%(name)s`
+# is the field's label, `%(limit)s` the bound it broke.
+CODE_WORDS = {
+    Code.REQUIRED: _("This field is required."),
+    Code.NOT_NUMBER: _("%(name)s must be a whole number."),
+    Code.NOT_TEXT: _("%(name)s must be plain text, without control characters."),
+    Code.TOO_LONG: _("%(name)s is longer than %(limit)s characters."),
+    Code.BAD_LINK: _("%(name)s must be a single URL or username without spaces."),
+    Code.BAD_DATE: _("%(name)s must be a date as day/month/year, e.g. 31/12/2026."),
+    Code.BAD_CHOICE: _("Choose one of the listed values."),
+    Code.EMPTY_LIST: _("%(name)s must list at least one line."),
+    Code.MIN_ABOVE_MAX: _("The minimum per post must not be more than the maximum per post."),
+    Code.NOT_AVAILABLE: _("%(name)s is not available for this service."),
+    Code.UNKNOWN_SERVICE: _("That service is not available any more: choose another."),
+    Code.OUT_OF_STOCK: _("Product is out of stock."),
+    Code.ACTIVE_LINK: _("You already have an active order for this link: wait until it completes."),
+}
+
+
 def order_error_words(error: PanelError, *, bounded: tuple[str, ...] = ()) -> tuple[str | None, str]:
     """(field, message) for the website: the field the refusal names, worded by its code, never by parsing it.
 
@@ -163,17 +192,34 @@ def order_error_words(error: PanelError, *, bounded: tuple[str, ...] = ()) -> tu
     """
     if not isinstance(error, OrderInvalid):
         return None, error.message
-    code, field = error.code, error.field
-    if code == Code.REQUIRED and field:
-        return field, "This field is required."
+    code, field, limit = error.code, error.field, error.limit
+    spec = FIELDS.get(field or "")
+    name = str(spec.label) if spec else (field or "").capitalize()
     if code in (Code.BELOW_MIN, Code.ABOVE_MAX) and field in bounded:
-        word = "minimum" if code == Code.BELOW_MIN else "maximum"
-        return field, f"The {word} for this service is {error.limit}."
-    if code == Code.ACTIVE_LINK:
-        return field, "You already have an active order for this link: wait until it completes."
-    if code == Code.UNKNOWN_SERVICE:
-        return field, "That service is not available any more: choose another."
+        if code == Code.BELOW_MIN:
+            return field, gettext("The minimum for this service is %(limit)s.") % {"limit": limit}
+        return field, gettext("The maximum for this service is %(limit)s.") % {"limit": limit}
+    if code in (Code.BELOW_MIN, Code.ABOVE_MAX) and spec:
+        words = {"name": name, "low": spec.low, "high": spec.high}
+        if spec.unit == "minutes":
+            return field, gettext("%(name)s must be between %(low)s and %(high)s minutes.") % words
+        return field, gettext("%(name)s must be between %(low)s and %(high)s.") % words
+    if code == Code.BAD_LINK and field == "suggest":
+        return field, gettext("%(name)s must list one video link per line.") % {"name": name}
+    if code == Code.NOT_AVAILABLE and field in DRIPFEED_FIELDS:
+        return field, gettext("Drip-feed is not available for this service.")
+    if code in CODE_WORDS:
+        return field, str(CODE_WORDS[code]) % {"name": name, "limit": limit}
     return field, error.message[:1].upper() + error.message[1:]
+
+
+def mass_order_error_words(error: PanelError) -> str:
+    """A refused line of a mass order, in the website's words (the line names the service and link itself)."""
+    if isinstance(error, OrderInvalid) and error.code == Code.UNKNOWN_SERVICE:
+        return gettext("Incorrect service ID")
+    if isinstance(error, OrderInvalid) and error.code == Code.REQUIRED and error.field in FIELDS:
+        return gettext("%(name)s is required.") % {"name": FIELDS[error.field].label}
+    return order_error_words(error, bounded=("quantity",))[1]
 
 
 class ProductOrderForm(forms.Form):
@@ -202,18 +248,23 @@ MASS_ORDER_MAX_LINES = 100  # each line is its own transaction and charge: keep 
 
 class MassOrderForm(forms.Form):
     orders = forms.CharField(
-        label="Orders",
-        help_text=f"One order per line: service_id|link|quantity (at most {MASS_ORDER_MAX_LINES} lines).",
+        label=_("Orders"),
+        help_text=format_lazy(
+            _("One order per line: service_id|link|quantity (at most {count} lines)."), count=MASS_ORDER_MAX_LINES
+        ),
         widget=forms.Textarea(attrs={"rows": 10, "placeholder": "102|https://instagram.com/p/abc|1000"}),
-        error_messages={"required": "Write at least one order."},
+        error_messages={"required": _("Write at least one order.")},
     )
 
     def clean_orders(self) -> list[str]:
         lines = [line.strip() for line in self.cleaned_data["orders"].splitlines() if line.strip()]
         if not lines:
-            raise ValidationError("Write at least one order.")
+            raise ValidationError(gettext("Write at least one order."))
         if len(lines) > MASS_ORDER_MAX_LINES:
-            raise ValidationError(f"At most {MASS_ORDER_MAX_LINES} lines at a time; this has {len(lines)}.")
+            raise ValidationError(
+                gettext("At most %(limit)s lines at a time; this has %(count)s.")
+                % {"limit": MASS_ORDER_MAX_LINES, "count": len(lines)}
+            )
         return lines
 
 
@@ -222,7 +273,7 @@ def mass_order_line_parse(line: str) -> tuple[str, str, str]:
     service_id, sep, rest = line.partition("|")
     link, sep2, quantity = rest.rpartition("|")
     if not sep or not sep2:
-        raise ValueError("Write the line as service_id|link|quantity.")
+        raise ValueError(gettext("Write the line as service_id|link|quantity."))
     return service_id.strip(), link.strip(), quantity.strip()
 
 
@@ -230,18 +281,19 @@ class SignupForm(forms.Form):
     username = forms.CharField(
         max_length=150,
         validators=[UnicodeUsernameValidator()],
-        help_text="Letters, digits and @ . + - _ only.",
+        label=_("Username"),
+        help_text=_("Letters, digits and @ . + - _ only."),
         widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
     )
-    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    email = forms.EmailField(label=_("Email"), widget=forms.EmailInput(attrs={"autocomplete": "email"}))
     password1 = forms.CharField(
-        label="Password",
+        label=_("Password"),
         strip=False,
-        help_text="At least 8 characters; not only digits, not a common password.",
+        help_text=_("At least 8 characters; not only digits, not a common password."),
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
     password2 = forms.CharField(
-        label="Password again",
+        label=_("Password again"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
@@ -249,21 +301,21 @@ class SignupForm(forms.Form):
     def clean_username(self) -> str:
         username = self.cleaned_data["username"]
         if User.objects.filter(username__iexact=username).exists():
-            raise ValidationError("That username is taken: choose another.")
+            raise ValidationError(_("That username is taken: choose another."))
         return username
 
     def clean_email(self) -> str:
         email = self.cleaned_data["email"]
         # Password reset finds accounts by email: one account per address keeps it unambiguous.
         if User.objects.filter(email__iexact=email).exists():
-            raise ValidationError("An account with this email already exists: log in or reset its password.")
+            raise ValidationError(_("An account with this email already exists: log in or reset its password."))
         return email
 
     def clean(self) -> dict:
         cleaned = super().clean()
         first, second = cleaned.get("password1"), cleaned.get("password2")
         if first and second and first != second:
-            self.add_error("password2", "The two passwords differ.")
+            self.add_error("password2", _("The two passwords differ."))
         elif first:
             probe = User(username=cleaned.get("username", ""), email=cleaned.get("email", ""))
             try:
@@ -279,7 +331,10 @@ class PasswordResetRequestForm(PasswordResetForm):
     def save(self, *, domain_override=None, use_https=False, request=None, **kwargs) -> None:
         email = self.cleaned_data["email"]
         domain = domain_override or request.get_host()
-        transaction.on_commit(lambda: password_reset_mail_queue(email=email, domain=domain, use_https=use_https))
+        language = translation.get_language() or ""
+        transaction.on_commit(
+            lambda: password_reset_mail_queue(email=email, domain=domain, use_https=use_https, language=language)
+        )
 
 
 class TwoFactorCodeForm(forms.Form):

@@ -2,8 +2,9 @@
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.utils.translation import gettext, gettext_noop
 
-UNSTORABLE_MESSAGE = (
+UNSTORABLE_MESSAGE = gettext_noop(
     "The request holds a character that cannot be stored (a NUL byte or broken Unicode) in its address or "
     "headers: remove it and try again."
 )
@@ -42,5 +43,5 @@ class UnstorableQueryMiddleware:
             return self.get_response(request)
         if request.path.startswith("/api/"):
             return JsonResponse({"error": f"Incorrect request: {UNSTORABLE_MESSAGE}"}, status=400)
-        html = render_to_string("errors/bad_input.html", {"message": UNSTORABLE_MESSAGE}, request=request)
+        html = render_to_string("errors/bad_input.html", {"message": gettext(UNSTORABLE_MESSAGE)}, request=request)
         return HttpResponse(html, status=400)

@@ -56,6 +56,9 @@ class User(AbstractUser):
     api_key_hash = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
     api_key_prefix = models.CharField(max_length=12, blank=True, editable=False)
     api_key_created_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # A code of settings.LANGUAGES (panel.languages): the customer's pages and e-mails are in it.
+    # Empty until they choose one or first sign in; then the browser's language serves them.
+    language = models.CharField(max_length=16, blank=True, default="")
     # Prices and balances are also shown converted into it, marked approximate; money stays in PANEL_CURRENCY.
     display_currency = models.ForeignKey(
         DisplayCurrency, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

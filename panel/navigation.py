@@ -7,12 +7,15 @@ page. Another app adds its page by appending a `NavItem` here (or to `NAV` at im
 
 from dataclasses import dataclass
 
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
 from support.selectors import can_handle_tickets, tickets_unread_count
 
 
 @dataclass(frozen=True)
 class NavItem:
-    label: str
+    label: str | Promise  # translated when the page is drawn
     # URL names tried in order; the first that resolves is the link (e.g. a newer page, then the old one).
     url_names: tuple[str, ...]
     icon: str  # a <symbol> id in panel/static/panel/icons.svg, without the "i-" prefix
@@ -27,19 +30,19 @@ class NavItem:
 
 
 NAV: list[NavItem] = [
-    NavItem("Dashboard", ("dashboard",), "home", "nav-dashboard"),
-    NavItem("New order", ("new_order",), "cart", "nav-new-order"),
-    NavItem("Mass order", ("mass_order",), "layers", "nav-mass-order"),
-    NavItem("Orders", ("orders",), "list", "nav-orders"),
-    NavItem("Drip-feed", ("orders_dripfeed",), "drip", "nav-dripfeed"),
-    NavItem("Subscriptions", ("orders_subscriptions",), "repeat", "nav-subscriptions"),
-    NavItem("Refills", ("refills",), "refresh", "nav-refills"),
-    NavItem("Services", ("services",), "grid", "nav-services"),
-    NavItem("Products", ("products",), "box", "nav-products", also_current=("product_order",)),
-    NavItem("Add funds", ("add_funds",), "wallet", "nav-add-funds", also_current=("deposits", "deposit_detail")),
-    NavItem("Transactions", ("transactions",), "receipt", "nav-transactions"),
+    NavItem(_("Dashboard"), ("dashboard",), "home", "nav-dashboard"),
+    NavItem(_("New order"), ("new_order",), "cart", "nav-new-order"),
+    NavItem(_("Mass order"), ("mass_order",), "layers", "nav-mass-order"),
+    NavItem(_("Orders"), ("orders",), "list", "nav-orders"),
+    NavItem(_("Drip-feed"), ("orders_dripfeed",), "drip", "nav-dripfeed"),
+    NavItem(_("Subscriptions"), ("orders_subscriptions",), "repeat", "nav-subscriptions"),
+    NavItem(_("Refills"), ("refills",), "refresh", "nav-refills"),
+    NavItem(_("Services"), ("services",), "grid", "nav-services"),
+    NavItem(_("Products"), ("products",), "box", "nav-products", also_current=("product_order",)),
+    NavItem(_("Add funds"), ("add_funds",), "wallet", "nav-add-funds", also_current=("deposits", "deposit_detail")),
+    NavItem(_("Transactions"), ("transactions",), "receipt", "nav-transactions"),
     NavItem(
-        "Tickets",
+        _("Tickets"),
         ("support:tickets", "tickets"),
         "chat",
         "nav-tickets",
@@ -47,18 +50,18 @@ NAV: list[NavItem] = [
         badge="panel.navigation.tickets_unread",
     ),
     NavItem(
-        "Support queue",
+        _("Support queue"),
         ("support:staff_queue",),
         "inbox",
         "nav-support-queue",
         also_current=("support:staff_ticket",),
         visible="panel.navigation.handles_tickets",
     ),
-    NavItem("Affiliates", ("affiliates", "affiliates:index"), "users", "nav-affiliates"),
-    NavItem("News", ("support:news", "updates"), "bell", "nav-news", also_current=("updates",)),
-    NavItem("API", ("api_docs",), "code", "nav-api"),
-    NavItem("Account", ("account",), "user", "nav-account", also_current=("api_key_new", "password_change")),
-    NavItem("Admin", ("admin:index",), "shield", "nav-admin", staff_only=True),
+    NavItem(_("Affiliates"), ("affiliates", "affiliates:index"), "users", "nav-affiliates"),
+    NavItem(_("News"), ("support:news", "updates"), "bell", "nav-news", also_current=("updates",)),
+    NavItem(_("API"), ("api_docs",), "code", "nav-api"),
+    NavItem(_("Account"), ("account",), "user", "nav-account", also_current=("api_key_new", "password_change")),
+    NavItem(_("Admin"), ("admin:index",), "shield", "nav-admin", staff_only=True),
 ]
 
 

@@ -4,7 +4,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth.forms import PasswordResetForm
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from billing.models import LedgerEntry
@@ -18,11 +19,11 @@ logger = logging.getLogger(__name__)
 
 
 class CustomerExists(PanelError):
-    default_message = "A customer with that username already exists."
+    default_message = gettext_lazy("A customer with that username already exists.")
 
 
 class UnknownService(PanelError):
-    default_message = "Incorrect service ID"
+    default_message = gettext_lazy("Incorrect service ID")
 
 
 def api_key_rotate(*, user: User) -> str:
@@ -77,7 +78,7 @@ def favourite_set(*, user: User, service_id: int, favourite: bool) -> bool:
     return True
 
 
-def password_reset_mail_queue(*, email: str, domain: str, use_https: bool) -> None:
+def password_reset_mail_queue(*, email: str, domain: str, use_https: bool, language: str = "") -> None:
     """Queue the reset mail for a worker, whether or not an account has this address.
 
     The request then does the same work for every address: no answer time tells an attacker
@@ -86,20 +87,38 @@ def password_reset_mail_queue(*, email: str, domain: str, use_https: bool) -> No
     from panel.tasks import password_reset_mail_task
 
     try:
-        password_reset_mail_task.delay(email=email, domain=domain, use_https=use_https)
+        password_reset_mail_task.delay(email=email, domain=domain, use_https=use_https, language=language)
     except Exception:
         logger.exception("could not queue a password reset mail")
 
 
-def password_reset_mail_send(*, email: str, domain: str, use_https: bool) -> int:
-    """Mail a reset link to each active account with this address; how many were mailed."""
+class _OneAccountResetForm(PasswordResetForm):
+    """Django's reset mail for one account, so that each is written in its owner's language."""
+
+    def __init__(self, user: User) -> None:
+        super().__init__({"email": user.email})
+        self.user = user
+
+    def get_users(self, email):
+        return [self.user]
+
+
+def password_reset_mail_send(*, email: str, domain: str, use_https: bool, language: str = "") -> int:
+    """Mail a reset link to each active account with this address; how many were mailed.
+
+    Each mail is in the account's language, else in `language` (the page the reset was asked from).
+    """
     form = PasswordResetForm({"email": email})
     if not form.is_valid():
         return 0
-    count = sum(1 for _ in form.get_users(form.cleaned_data["email"]))
-    if count:
-        form.save(domain_override=domain, use_https=use_https, extra_email_context={"site_name": settings.PANEL_NAME})
-    return count
+    users = list(form.get_users(form.cleaned_data["email"]))
+    for user in users:
+        one = _OneAccountResetForm(user)
+        one.is_valid()
+        context = {"site_name": settings.PANEL_NAME}
+        with translation.override(user.language or language or settings.LANGUAGE_CODE):
+            one.save(domain_override=domain, use_https=use_https, extra_email_context=context)
+    return len(users)
 
 
 class TwoFactorError(PanelError):

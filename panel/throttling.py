@@ -11,6 +11,7 @@ import time
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils.translation import ngettext
 from rest_framework.throttling import BaseThrottle
 
 from core.client_ip import client_ip
@@ -50,7 +51,7 @@ def rate_limit_hit(*, scope: str, ident: str, rate: str) -> int | None:
 
 def wait_in_words(seconds: int) -> str:
     minutes = -(-seconds // 60)
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return ngettext("%(count)s minute", "%(count)s minutes", minutes) % {"count": minutes}
 
 
 class WindowThrottle(BaseThrottle):

@@ -6,6 +6,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from orders.staff_views import staff_dashboard
 from panel.api import ApiV2View
+from panel.languages import language_switch
 
 
 def healthz(request):
@@ -17,6 +18,7 @@ urlpatterns = [
     path(f"{settings.ADMIN_URL}dashboard/", admin.site.admin_view(staff_dashboard), name="staff_dashboard"),
     path(settings.ADMIN_URL, admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("i18n/language/", language_switch, name="set_language"),
     re_path(r"^api/v2/?$", csrf_exempt(ApiV2View.as_view()), name="api_v2"),
     path("", include("billing.urls")),
     path("", include("support.urls")),

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext, gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
@@ -59,6 +60,7 @@ from panel.forms import (
     ProductOrderForm,
     SignupForm,
     TwoFactorCodeForm,
+    mass_order_error_words,
     mass_order_line_parse,
     service_for_js,
     service_order_fields,
@@ -91,18 +93,28 @@ S = Order.Status
 # The tabs of the orders page, in the words customers (and /api/v2) use: the panel's own
 # steps before an order reaches the provider all read "Pending".
 STATUS_TABS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "pending": ("Pending", (S.AWAITING, S.PLACING, S.NEEDS_REVIEW, S.PENDING)),
-    "in_progress": ("In progress", (S.IN_PROGRESS,)),
-    "processing": ("Processing", (S.PROCESSING,)),
-    "completed": ("Completed", (S.COMPLETED,)),
-    "partial": ("Partial", (S.PARTIAL,)),
-    "canceled": ("Canceled", (S.CANCELED,)),
+    "pending": (gettext_lazy("Pending"), (S.AWAITING, S.PLACING, S.NEEDS_REVIEW, S.PENDING)),
+    "in_progress": (gettext_lazy("In progress"), (S.IN_PROGRESS,)),
+    "processing": (gettext_lazy("Processing"), (S.PROCESSING,)),
+    "completed": (gettext_lazy("Completed"), (S.COMPLETED,)),
+    "partial": (gettext_lazy("Partial"), (S.PARTIAL,)),
+    "canceled": (gettext_lazy("Canceled"), (S.CANCELED,)),
 }
 TAB_OF_STATUS = {status: tab for tab, (_, statuses) in STATUS_TABS.items() for status in statuses}
+# The protocol's status words (panel.api), as the website shows them in the customer's language.
+STATUS_WORDS = {
+    "Pending": gettext_lazy("Pending"),
+    "In progress": gettext_lazy("In progress"),
+    "Processing": gettext_lazy("Processing"),
+    "Completed": gettext_lazy("Completed"),
+    "Partial": gettext_lazy("Partial"),
+    "Canceled": gettext_lazy("Canceled"),
+    "Rejected": gettext_lazy("Rejected"),
+}
 # The orders page's kinds (each its own address and sidebar entry, with the status tabs within).
 ORDER_KINDS: dict[str, tuple[str, Q]] = {
-    "dripfeed": ("Drip-feed", Q(runs__isnull=False)),
-    "subscriptions": ("Subscriptions", Q(service__type__iexact="subscriptions")),
+    "dripfeed": (gettext_lazy("Drip-feed"), Q(runs__isnull=False)),
+    "subscriptions": (gettext_lazy("Subscriptions"), Q(service__type__iexact="subscriptions")),
 }
 
 
@@ -111,8 +123,8 @@ def _refill_wait_words(wait: RefillWait | None) -> str:
     if wait is None:
         return ""
     if wait.open:
-        return "Refill in progress"
-    return f"Refill again after {timezone.localtime(wait.until):%Y-%m-%d %H:%M}"
+        return gettext("Refill in progress")
+    return gettext("Refill again after %(time)s") % {"time": f"{timezone.localtime(wait.until):%Y-%m-%d %H:%M}"}
 
 
 def _order_rows(orders) -> list[Order]:
@@ -125,7 +137,7 @@ def _order_rows(orders) -> list[Order]:
         # What the customer paid in the end: the charge net of refunds (the refund shown beside it).
         order.charge_shown = money_str(order.net_charge)
         order.refunded_shown = money_str(order.refunded) if order.refunded else ""
-        order.status_label = PROTOCOL_STATUS[order.status]
+        order.status_label = STATUS_WORDS[PROTOCOL_STATUS[order.status]]
         order.status_tab = TAB_OF_STATUS[order.status]
         # Only an order whose refill would otherwise be taken says why it waits.
         order.refill_wait = _refill_wait_words(refill_wait(last_refill=last.get(order.pk), now=now))
@@ -141,7 +153,8 @@ def _priced(services, *, prices: PriceList) -> list:
     for service in rows:
         service.customer_rate = prices.rate(service)
         service.price_shown = money_str(service.customer_rate)
-        service.price_unit = "per 1000" if service_rate_unit(service) == RATE_UNIT else "each"
+        service.per_unit = service_rate_unit(service) != RATE_UNIT
+        service.price_unit = gettext("each") if service.per_unit else gettext("per 1000")
         service.average_shown = duration_words(service.average_completion)
         service.refill_shown = refill_words(service)
         service.package_price_shown = (
@@ -150,6 +163,26 @@ def _priced(services, *, prices: PriceList) -> list:
             else ""
         )
     return rows
+
+
+# The new-order page script's words (panel/static/panel/order.js), the same messages as the template's.
+ORDER_PAGE_WORDS = {
+    "per1000": gettext_lazy("per 1000"),
+    "each": gettext_lazy("each"),
+    "noMatch": gettext_lazy("No service matches"),
+    "noFavourites": gettext_lazy("No favourites yet: star a service"),
+    "yes": gettext_lazy("Yes"),
+    "no": gettext_lazy("No"),
+    "limits": gettext_lazy("Min %(min)s – Max %(max)s"),
+    "package": gettext_lazy("%(size)s for %(price)s %(PANEL_CURRENCY)s"),
+    "postsHold": gettext_lazy("Empty: unlimited, charged as %(hold_posts)s posts up front."),
+    "favourites": gettext_lazy("★ Favourites (%(count)s)"),
+}
+
+
+def _order_received(order: Order) -> str:
+    words = {"order": order.pk, "amount": money_str(order.charge), "currency": settings.PANEL_CURRENCY}
+    return gettext("Order %(order)s received: %(amount)s %(currency)s charged.") % words
 
 
 def _search_query(request: HttpRequest) -> str:
@@ -181,7 +214,9 @@ def login_locked_out(request: HttpRequest, original_response=None, credentials=N
 
 
 def _too_many(form, message: str, wait: int) -> None:
-    form.add_error(None, f"{message}: try again in {wait_in_words(wait)}.")
+    form.add_error(
+        None, gettext("%(problem)s: try again in %(wait)s.") % {"problem": message, "wait": wait_in_words(wait)}
+    )
 
 
 def signup(request: HttpRequest) -> HttpResponse:
@@ -191,7 +226,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         wait = rate_limit_hit(scope="signup", ident=client_ip(request), rate=settings.SIGNUP_RATE)
         if wait:
-            _too_many(form, "Too many sign-ups from your address", wait)
+            _too_many(form, gettext("Too many sign-ups from your address"), wait)
             return render(request, "registration/signup.html", {"form": form}, status=429)
     if request.method == "POST" and form.is_valid():
         try:
@@ -207,7 +242,9 @@ def signup(request: HttpRequest) -> HttpResponse:
             # The API key made with the account is not shown: keys are shown once, on the
             # Account page, where the customer makes one when they want it.
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, f"Welcome, {user.username}! Add funds, then place your first order.")
+            messages.success(
+                request, gettext("Welcome, %(name)s! Add funds, then place your first order.") % {"name": user.username}
+            )
             return redirect("dashboard")
     return render(request, "registration/signup.html", {"form": form})
 
@@ -220,8 +257,8 @@ class PasswordResetView(auth_views.PasswordResetView):
 
     def form_valid(self, form):
         checks = [
-            ("ip", client_ip(self.request), "Too many password reset requests from your address"),
-            ("email", form.cleaned_data["email"].lower(), "Too many password reset requests for this e-mail"),
+            ("ip", client_ip(self.request), gettext("Too many password reset requests from your address")),
+            ("email", form.cleaned_data["email"].lower(), gettext("Too many password reset requests for this e-mail")),
         ]
         for scope, ident, message in checks:
             wait = rate_limit_hit(scope=f"password-reset-{scope}", ident=ident, rate=settings.PASSWORD_RESET_RATE)
@@ -296,10 +333,7 @@ def new_order(request: HttpRequest) -> HttpResponse:
         except PanelError as error:
             form.add_order_error(error)
         else:
-            messages.success(
-                request,
-                f"Order {order.pk} received: {money_str(order.charge)} {settings.PANEL_CURRENCY} charged.",
-            )
+            messages.success(request, _order_received(order))
             return redirect("orders")
 
     chosen_id = _id_param(request.POST.get("service") or request.GET.get("service"))
@@ -333,6 +367,7 @@ def new_order(request: HttpRequest) -> HttpResponse:
         "selected_takes_dripfeed": bool(selected and service_takes_dripfeed(selected)),
         "order_fields": order_fields,
         "services_data": [{**service_for_js(s, prices=prices), "favourite": s.pk in favourites} for s in catalog],
+        "order_words": ORDER_PAGE_WORDS,
         "favourites": [service for service in catalog if service.pk in favourites],
     }
     return render(request, "panel/new_order.html", context)
@@ -354,12 +389,15 @@ def mass_order(request: HttpRequest) -> HttpResponse:
             except ValueError as error:
                 results.append({"line": number, "text": line, "order": None, "error": str(error)})
             except PanelError as error:
-                results.append({"line": number, "text": line, "order": None, "error": error.message})
+                results.append({"line": number, "text": line, "order": None, "error": mass_order_error_words(error)})
             else:
                 results.append({"line": number, "text": line, "order": order.pk, "charge": money_str(order.charge)})
         placed = sum(1 for result in results if result["order"])
         level = messages.SUCCESS if placed == len(results) else messages.WARNING
-        messages.add_message(request, level, f"{placed} of {len(results)} orders placed.")
+        words = ngettext(
+            "%(placed)s of %(count)s order placed.", "%(placed)s of %(count)s orders placed.", len(results)
+        )
+        messages.add_message(request, level, words % {"placed": placed, "count": len(results)})
         # Shown after a redirect, so that reloading the page never places the orders twice.
         request.session[MASS_RESULTS_SESSION_KEY] = results
         return redirect("mass_order")
@@ -381,7 +419,7 @@ def orders(request: HttpRequest, kind: str = "") -> HttpResponse:
         tab = ""
     query = _search_query(request)
     counts = order_status_counts(orders=mine)
-    tabs = [{"key": "", "label": "All", "count": sum(counts.values())}] + [
+    tabs = [{"key": "", "label": gettext("All"), "count": sum(counts.values())}] + [
         {"key": key, "label": label, "count": sum(counts.get(s, 0) for s in statuses)}
         for key, (label, statuses) in STATUS_TABS.items()
     ]
@@ -419,9 +457,12 @@ def order_refill(request: HttpRequest, order_id: int) -> HttpResponse:
     try:
         refill = refill_request(user=request.user, order_id=order_id)
     except PanelError as error:
-        messages.error(request, f"Order {order_id}: {error.message}")
+        messages.error(request, gettext("Order %(order)s: %(error)s") % {"order": order_id, "error": error.message})
     else:
-        messages.success(request, f"Refill {refill.pk} requested for order {order_id}.")
+        messages.success(
+            request,
+            gettext("Refill %(refill)s requested for order %(order)s.") % {"refill": refill.pk, "order": order_id},
+        )
     return _back(request, "orders")
 
 
@@ -432,18 +473,22 @@ def order_cancel(request: HttpRequest, order_id: int) -> HttpResponse:
     try:
         order = customer_order_cancel(user=request.user, order_id=order_id)
     except PanelError as error:
-        messages.error(request, f"Order {order_id}: {error.message}")
+        messages.error(request, gettext("Order %(order)s: %(error)s") % {"order": order_id, "error": error.message})
     else:
+        words = {"order": order_id, "amount": money_str(order.refunded)}
         if order.status == S.CANCELED:
-            messages.success(request, f"Order {order_id} cancelled and {money_str(order.refunded)} refunded.")
+            messages.success(request, gettext("Order %(order)s cancelled and %(amount)s refunded.") % words)
         elif order.dripfeed_by_panel:
             messages.success(
                 request,
-                f"Order {order_id}: the runs not yet placed are stopped and {money_str(order.refunded)} refunded; "
-                "the runs under way are cancelled at the provider where it allows.",
+                gettext(
+                    "Order %(order)s: the runs not yet placed are stopped and %(amount)s refunded; "
+                    "the runs under way are cancelled at the provider where it allows."
+                )
+                % words,
             )
         else:
-            messages.success(request, f"Cancellation of order {order_id} requested from the provider.")
+            messages.success(request, gettext("Cancellation of order %(order)s requested from the provider.") % words)
     return _back(request, "orders")
 
 
@@ -453,7 +498,7 @@ def refills(request: HttpRequest) -> HttpResponse:
     page = Paginator(mine, REFILLS_PER_PAGE).get_page(request.GET.get("page"))
     rows = list(page.object_list)
     for refill in rows:
-        refill.status_label = REFILL_STATUS[refill.status]
+        refill.status_label = STATUS_WORDS[REFILL_STATUS[refill.status]]
     return render(request, "panel/refills.html", {"page": page, "refill_rows": rows})
 
 
@@ -501,9 +546,7 @@ def product_order(request: HttpRequest, product_id: int) -> HttpResponse:
         except PanelError as error:
             form.add_order_error(error)
         else:
-            messages.success(
-                request, f"Order {order.pk} received: {money_str(order.charge)} {settings.PANEL_CURRENCY} charged."
-            )
+            messages.success(request, _order_received(order))
             return redirect("orders")
     prices = price_list_for(user=request.user, service_ids=[product.pk])
     context = {
@@ -526,7 +569,9 @@ def service_favourite(request: HttpRequest, service_id: int) -> HttpResponse:
     except PanelError as error:
         if wants_json:
             return JsonResponse({"error": error.message}, status=404)
-        messages.error(request, f"Service {service_id}: {error.message}")
+        messages.error(
+            request, gettext("Service %(service)s: %(error)s") % {"service": service_id, "error": error.message}
+        )
         return _back(request, "services")
     if wants_json:
         return JsonResponse({"service": service_id, "favourite": favourite})

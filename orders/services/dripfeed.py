@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from billing.models import LedgerEntry
 from billing.services import balance_credit
@@ -144,9 +145,9 @@ def dripfeed_cancel(*, user, order: Order) -> Order:
     with transaction.atomic():
         parent = Order.objects.select_for_update().select_related("service").get(pk=order.pk)
         if order_cancel_pending(order=parent):
-            raise OrderInvalid("Cancellation of this order was already requested.")
+            raise OrderInvalid(gettext("Cancellation of this order was already requested."))
         if not order_can_cancel(order=parent):
-            raise OrderInvalid("The order cannot be cancelled now.")
+            raise OrderInvalid(gettext("The order cannot be cancelled now."))
         unplaced = parent.runs - parent.runs_placed
         running = list(
             Order.objects.filter(parent=parent, status__in=(S.AWAITING, S.PLACING, *UPSTREAM_ACTIVE)).values_list(
@@ -154,7 +155,7 @@ def dripfeed_cancel(*, user, order: Order) -> Order:
             )
         )
         if not unplaced and running and not parent.service.cancel:
-            raise OrderInvalid("Cancel is disabled for this service")
+            raise OrderInvalid(gettext("Cancel is disabled for this service"))
         refund = (
             partial_refund(charge=parent.charge, remains=parent.quantity * unplaced, quantity=parent.total_quantity)
             if unplaced
@@ -186,10 +187,10 @@ def customer_order_cancel(*, user, order_id: object) -> Order:
     """A customer's cancel: a drip-feed run by the panel stops its runs; any other follows `order_cancel_request`."""
     pk = id_parse(order_id)
     if pk is None:
-        raise OrderInvalid("Incorrect order ID")
+        raise OrderInvalid(gettext("Incorrect order ID"))
     order = Order.objects.filter(pk=pk, user=user).only("pk", "dripfeed_by_panel", "parent_id").first()
     if order is None or order.parent_id is not None:
-        raise OrderInvalid("Incorrect order ID")
+        raise OrderInvalid(gettext("Incorrect order ID"))
     if order.dripfeed_by_panel:
         return dripfeed_cancel(user=user, order=order)
     return order_cancel_request(user=user, order_id=pk)

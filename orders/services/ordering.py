@@ -6,6 +6,7 @@ import logging
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from billing.errors import InsufficientFunds
 from billing.services import balance_debit
@@ -24,7 +25,7 @@ ACTIVE_LINK_MESSAGE = "You have active order with this link. Please wait until o
 
 
 class AccountSuspended(PanelError):
-    default_message = "Your account has been suspended."
+    default_message = gettext_lazy("Your account has been suspended.")
 
 
 def order_create(*, user, service_id: object, data: dict, kind: str | None = None) -> Order:
@@ -171,7 +172,7 @@ def refill_request(*, user, order_id: object) -> Refill:
     """A customer asks for a refill of a completed order; it is sent upstream by the next cycle."""
     order = _customer_order(user=user, order_id=order_id)
     if order.parent_id is not None:
-        raise OrderInvalid("Incorrect order ID")
+        raise OrderInvalid(gettext("Incorrect order ID"))
     refusal = order_refill_refusal(order=order)
     if refusal:
         raise OrderInvalid(refusal)
@@ -180,9 +181,9 @@ def refill_request(*, user, order_id: object) -> Refill:
         Order.objects.select_for_update().filter(pk=order.pk).first()
         wait = refill_wait(last_refill=order.refills.order_by("-created_at").first())
         if wait is not None and wait.open:
-            raise OrderInvalid("A refill of this order is already in progress.")
+            raise OrderInvalid(gettext("A refill of this order is already in progress."))
         if wait is not None:
-            raise OrderInvalid("A refill of this order was requested less than 24 hours ago.")
+            raise OrderInvalid(gettext("A refill of this order was requested less than 24 hours ago."))
         return Refill.objects.create(order=order, user=user)
 
 
@@ -208,25 +209,25 @@ def order_cancel_request(*, user, order_id: object) -> Order:
         except StatusChanged:
             pass  # a worker claimed it first: the cancel goes upstream
     if not order.service.cancel:
-        raise OrderInvalid("Cancel is disabled for this service")
+        raise OrderInvalid(gettext("Cancel is disabled for this service"))
     requested = Order.objects.filter(
         pk=order.pk, status__in=CANCEL_REQUESTABLE, cancel_requested_at__isnull=True
     ).update(cancel_requested_at=timezone.now())
     order.refresh_from_db()
     if not requested:
         if order_cancel_pending(order=order):
-            raise OrderInvalid("Cancellation of this order was already requested.")
-        raise OrderInvalid("The order cannot be cancelled now.")
+            raise OrderInvalid(gettext("Cancellation of this order was already requested."))
+        raise OrderInvalid(gettext("The order cannot be cancelled now."))
     return order
 
 
 def _customer_order(*, user, order_id: object) -> Order:
     pk = id_parse(order_id)
     if pk is None:
-        raise OrderInvalid("Incorrect order ID")
+        raise OrderInvalid(gettext("Incorrect order ID"))
     order = Order.objects.select_related("service").filter(pk=pk, user=user).first()
     if order is None:
-        raise OrderInvalid("Incorrect order ID")
+        raise OrderInvalid(gettext("Incorrect order ID"))
     return order
 
 

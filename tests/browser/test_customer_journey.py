@@ -71,7 +71,7 @@ def test_sign_up_get_credited_order_follow_refill_and_cancel(live_server, chromi
     customer_page.wait_for_selector("[data-testid=mass-result]")
     screenshot(customer_page, "05-mass-order")
     assert customer_page.locator("[data-testid=mass-result-order]").count() == 1
-    assert "Quantity less than minimal" in customer_page.inner_text("#mass-results")
+    assert "The minimum for this service is" in customer_page.inner_text("#mass-results")
     second = Order.objects.filter(user=customer).exclude(pk=first.pk).get()
 
     # A worker cycle places both; the first completes, the second keeps running.

@@ -39,7 +39,7 @@ def test_a_reset_sends_no_mail_in_the_request_and_the_task_sends_it(client, queu
         response = _reset(client, "alice@example.com")
     assert response.url == reverse("password_reset_done")
     assert mail.outbox == []
-    assert queued == [{"email": "alice@example.com", "domain": "testserver", "use_https": False}]
+    assert queued == [{"email": "alice@example.com", "domain": "testserver", "use_https": False, "language": "en"}]
     password_reset_mail_task(**queued[0])
     [message] = mail.outbox
     assert message.to == ["alice@example.com"]
@@ -54,7 +54,7 @@ def test_known_and_unknown_addresses_get_the_same_answer_and_the_same_queued_wor
         known = _reset(client, "known@example.com")
         unknown = _reset(client, "nobody@example.com")
     assert (known.status_code, known.url) == (unknown.status_code, unknown.url)
-    assert [sorted(job) for job in queued] == [["domain", "email", "use_https"]] * 2
+    assert [sorted(job) for job in queued] == [["domain", "email", "language", "use_https"]] * 2
     assert mail.outbox == []
     for job in queued:
         password_reset_mail_task(**job)

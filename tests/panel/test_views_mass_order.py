@@ -28,7 +28,7 @@ def test_valid_lines_are_placed_and_failed_lines_report_why(customer_client, cus
     assert set(placed) == {"https://x.test/a", "https://x.test/d?a=1|b"}
     assert [r["line"] for r in results] == [1, 2, 3, 4, 5]
     assert results[0]["order"] == placed["https://x.test/a"].pk
-    assert results[1]["error"] == "Quantity less than minimal 50"
+    assert results[1]["error"] == "The minimum for this service is 50."
     assert results[2]["error"] == "Incorrect service ID"
     assert results[3]["error"] == "Write the line as service_id|link|quantity."
     assert results[4]["order"] == placed["https://x.test/d?a=1|b"].pk

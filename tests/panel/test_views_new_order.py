@@ -189,7 +189,7 @@ def test_a_huge_number_of_posts_is_refused_beside_posts_on_the_website_and_in_th
         "delay": "0",
     }
     html = customer_client.post(reverse("new_order"), data).content.decode()
-    assert error_beside(html, "posts") == "Posts must be between 1 and 100000."
+    assert error_beside(html, "posts") == "New posts must be between 1 and 100000."
     key = api_key_rotate(user=customer)
     answer = customer_client.post("/api/v2", {"key": key, "action": "add", **data}).json()
     assert answer == {"error": "posts must be between 1 and 100000."}

@@ -12,6 +12,12 @@
   if (!form || !dataNode) return;
 
   const services = JSON.parse(dataNode.textContent);
+  // The page's words in the customer's language (panel.views.ORDER_PAGE_WORDS), "%(name)s" marking a value.
+  const wordsNode = document.getElementById("order-words");
+  const words = wordsNode ? JSON.parse(wordsNode.textContent) : {};
+  function say(key, fallback, values = {}) {
+    return (words[key] || fallback).replace(/%\((\w+)\)s/g, (_, name) => String(values[name] ?? ""));
+  }
   const FAVOURITES = "favourites"; // the category select's first choice: the customer's starred services
   const byId = new Map(services.map((s) => [s.id, s]));
   const categorySelect = document.getElementById("id_category");
@@ -79,7 +85,7 @@
   }
 
   function unit(service) {
-    return service.per === 1000 ? "per 1000" : "each";
+    return service.per === 1000 ? say("per1000", "per 1000") : say("each", "each");
   }
 
   function label(service) {
@@ -96,7 +102,12 @@
       : services.filter((s) => (favourites ? s.favourite : s.category === category));
     serviceSelect.replaceChildren();
     if (!matches.length) {
-      const none = new Option(favourites && !query ? "No favourites yet: star a service" : "No service matches", "");
+      const none = new Option(
+        favourites && !query
+          ? say("noFavourites", "No favourites yet: star a service")
+          : say("noMatch", "No service matches"),
+        "",
+      );
       none.disabled = true;
       serviceSelect.add(none);
     }
@@ -175,12 +186,14 @@
     text("service-max", String(service.max));
     text("service-refill", service.refill_words);
     text("service-average-time", service.average_time);
-    text("service-cancel", service.cancel ? "Yes" : "No");
-    text("quantity-limits", `Min ${service.min} – Max ${service.max}`);
-    text("package-price", service.package_price ? `${service.min} for ${service.package_price} ${currency}` : "");
+    text("service-cancel", service.cancel ? say("yes", "Yes") : say("no", "No"));
+    text("quantity-limits", say("limits", "Min %(min)s – Max %(max)s", { min: service.min, max: service.max }));
+    const package_ = { size: service.min, price: service.package_price, PANEL_CURRENCY: currency };
+    text("package-price", service.package_price ? say("package", "%(size)s for %(price)s %(PANEL_CURRENCY)s", package_) : "");
     document.getElementById("package-price").hidden = !service.package_price;
     document.getElementById("package-label").hidden = !service.package_price;
-    text("posts-hold", service.price_by === "subscription" ? `Empty: unlimited, charged as ${service.hold_posts} posts up front.` : "");
+    const hold = say("postsHold", "Empty: unlimited, charged as %(hold_posts)s posts up front.", service);
+    text("posts-hold", service.price_by === "subscription" ? hold : "");
     const description = document.getElementById("service-description");
     description.textContent = service.description;
     description.hidden = !service.description;
@@ -205,7 +218,9 @@
     if (!service) return;
     service.favourite = event.detail.favourite;
     if (favouriteOption) {
-      favouriteOption.text = `★ Favourites (${services.filter((s) => s.favourite).length})`;
+      favouriteOption.text = say("favourites", "★ Favourites (%(count)s)", {
+        count: services.filter((s) => s.favourite).length,
+      });
     }
   });
 

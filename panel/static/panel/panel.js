@@ -73,21 +73,23 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   });
 
-  // Copy buttons: data-copy holds the text (a long link shown shortened beside it).
+  // Copy buttons: data-copy holds the text (a long link shown shortened beside it); the words
+  // shown after copying come translated from the page (data-copied, data-copy-prompt).
   for (const button of document.querySelectorAll("button[data-copy]")) {
     button.hidden = false;
     button.addEventListener("click", async () => {
       const label = button.querySelector("[data-copy-label]");
+      const idle = label ? label.textContent : "";
       try {
         await navigator.clipboard.writeText(button.dataset.copy);
-        if (label) label.textContent = "Copied";
+        if (label) label.textContent = button.dataset.copied || "Copied";
       } catch {
         // No clipboard (a page not served over HTTPS, a refused permission): show it to copy by hand.
-        window.prompt("Copy the link:", button.dataset.copy);
+        window.prompt(button.dataset.copyPrompt || "Copy the link:", button.dataset.copy);
       }
       button.classList.add("copied");
       window.setTimeout(() => {
-        if (label) label.textContent = "Copy";
+        if (label) label.textContent = idle;
         button.classList.remove("copied");
       }, 1500);
     });
