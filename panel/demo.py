@@ -35,6 +35,7 @@ from orders.services.catalog import service_operator_edit, services_completion_u
 from orders.services.customer_prices import customer_discount_set, customer_rate_set
 from orders.services.ordering import order_create
 from orders.services.transitions import UPSTREAM_ACTIVE, Move, order_transition, orders_transition
+from panel.languages import account_language_set
 from panel.models import DisplayCurrency, User
 from panel.services import api_key_rotate, customer_create, favourite_set
 from providers.models import Provider, ProviderService
@@ -517,14 +518,9 @@ def demo_alerts() -> list[str]:
 
 
 def demo_language_set(*, user: User, language: str) -> list[str]:
-    """Hook for the i18n work (a `language` field on User): the partner reads the panel in another language.
-
-    Until that field exists this sets nothing and says so.
-    """
-    if not any(f.name == "language" for f in User._meta.get_fields()):
-        return [f"Language: not set ({user.username} would read {language}: the panel has no languages yet)."]
-    User.objects.filter(pk=user.pk).update(language=language)
-    return [f"Language: {user.username} reads the panel in {language}."]
+    """The partner reads the panel, and gets its e-mails, in another language than English."""
+    kept = account_language_set(user=user, language=language)
+    return [f"Language: {user.username} reads the panel in {kept}."]
 
 
 # Restarts: the simulators keep their orders in memory only, so a new run of the demo starts with simulators that

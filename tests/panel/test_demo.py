@@ -179,12 +179,10 @@ def test_demo_setup_run_twice_loads_every_feature_once_and_prints_the_logins(tes
     assert demo.balance > 0
 
 
-@pytest.mark.skipif(
-    not any(f.name == "language" for f in User._meta.get_fields()), reason="the panel has no languages yet"
-)
 def test_demo_setup_gives_the_partner_a_language_other_than_english():
     _call("demo_setup")
-    assert User.objects.get(username="partner").language == PARTNER_LANGUAGE != "en"
+    assert User.objects.get(username="partner").language == PARTNER_LANGUAGE == "es"
+    assert User.objects.get(username="demo").language == ""  # the language of the pages demo first signs in on
 
 
 def test_demo_setup_pays_through_the_test_gateway_only_where_it_exists(settings):
