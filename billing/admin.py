@@ -43,6 +43,18 @@ from core.errors import PanelError
 from core.staff import admin_permission_view
 
 
+def act_on_each(model_admin, request, queryset, label: str, work, done: str) -> None:
+    """Run `work` on each selected row in pk order and tell the operator what happened to each one:
+    `done` (formatted with the work's `result`) or the refusal's own words."""
+    for row in queryset.order_by("pk"):
+        try:
+            result = work(row)
+        except PanelError as error:
+            model_admin.message_user(request, f"{label} {row.pk}: {error.message}", messages.WARNING)
+        else:
+            model_admin.message_user(request, f"{label} {row.pk}: {done.format(result=result)}")
+
+
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(BigListMixin, ModelAdmin):
     """Read only: money moves through the billing services (see the user's Credit / debit)."""
@@ -311,13 +323,7 @@ class FundsRequestAdmin(ModelAdmin):
         return request.user.has_perm("billing.reverse_deposit")
 
     def _each(self, request, queryset, work, done: str) -> None:
-        for deposit in queryset.order_by("pk"):
-            try:
-                result = work(deposit)
-            except PanelError as error:
-                self.message_user(request, f"Deposit {deposit.pk}: {error.message}", messages.WARNING)
-            else:
-                self.message_user(request, f"Deposit {deposit.pk}: {done.format(result=result)}")
+        act_on_each(self, request, queryset, "Deposit", work, done)
 
     @admin.action(description="Approve and credit the customer", permissions=["approve_funds"])
     def approve(self, request, queryset):
@@ -427,13 +433,7 @@ class AffiliatePayoutAdmin(ReadOnlyAdmin):
         return request.user.has_perm("billing.approve_affiliate_payout")
 
     def _each(self, request, queryset, work, done: str) -> None:
-        for payout in queryset.order_by("pk"):
-            try:
-                work(payout)
-            except PanelError as error:
-                self.message_user(request, f"Payout {payout.pk}: {error.message}", messages.WARNING)
-            else:
-                self.message_user(request, f"Payout {payout.pk}: {done}")
+        act_on_each(self, request, queryset, "Payout", work, done)
 
     @admin.action(description="Approve: paid to the customer", permissions=["approve_affiliate_payout"])
     def approve(self, request, queryset):
